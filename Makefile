@@ -10,7 +10,7 @@ export KERAS_BACKEND ?= tensorflow
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test venv clean clean-cache
+.PHONY: book test venv bench grade exercises clean clean-cache
 
 venv: $(STAMP)
 
@@ -20,9 +20,23 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q -r requirements.txt
 	@touch $(STAMP)
 
-## Build the site into _build/html (chapters execute; unchanged ones come from the cache)
+## Build the site into _build/html (chapters execute in parallel; unchanged ones come
+## from the cache). Another backend builds into _build/<backend>/_build/html.
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BIN)/python tools/build.py
+
+## Build-time benchmark (cold and cached, TensorFlow and JAX): table + _build/bench/build.json
+bench: $(STAMP)
+	$(BIN)/python tools/bench_build.py
+
+## Grade a folder of submissions: make grade SUBMISSIONS=<folder> OUT=<grades.csv>
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder> OUT=<grades.csv>"; exit 2; }
+	$(BIN)/python -m autograder.grade "$(SUBMISSIONS)" --out "$(OUT)"
+
+## Regenerate the student notebooks and autograder tests from solutions/ (otter assign)
+exercises: $(STAMP)
+	$(BIN)/python -m autograder.assign
 
 ## Run the test suite (it builds the book too)
 test: $(STAMP)
@@ -32,4 +46,4 @@ clean:
 	rm -rf _build
 
 clean-cache:
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/*/_build/.jupyter_cache

@@ -77,7 +77,8 @@ kernelspec:
 def small_book(tmp_path, body):
     """A one-chapter copy of the book with the real _config.yml and bibliography."""
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
-    (tmp_path / "book").mkdir()
+    shutil.copytree(ROOT / "tools", tmp_path / "tools")  # local Sphinx extensions
+    shutil.copytree(ROOT / "book" / "_static", tmp_path / "book" / "_static")
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/index\n"
                                        "chapters:\n  - file: book/planted\n")
