@@ -105,3 +105,20 @@ def test_a_clean_small_book_builds(tmp_path):
 def test_build_fails_when(tmp_path, body, why):
     result = build_book(small_book(tmp_path, body), timeout=600)
     assert result.returncode != 0, why
+
+
+def test_book_builds_on_jax_too():
+    """The same chapters execute on the JAX backend, into their own output and cache."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "build.py")], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=3600)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    html = ROOT / "_build" / "jax" / "_build" / "html"
+    for page in toc_files():
+        source = (ROOT / f"{page}.md").read_text()
+        if re.search(r"^notebook\(\)", source, re.M):
+            assert "backend jax" in (html / f"{page}.html").read_text(), page
