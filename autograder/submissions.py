@@ -1,0 +1,185 @@
+"""Reading submissions (``.ipynb`` files or otter export ``.zip`` files) and validating them.
+
+Every problem becomes an :class:`InvalidSubmission` with a status (``invalid`` or
+``wrong-exercise``) and a sentence a person can act on; nothing here runs student code.
+"""
+import io
+import json
+import os
+import posixpath
+import zipfile
+
+SUFFIXES = (".ipynb", ".zip")
+MAX_NOTEBOOK_BYTES = 16 << 20      # a notebook larger than this is not graded
+MAX_ZIP_BYTES = 64 << 20
+MAX_CELLS = 2000
+MAX_CODE_CHARS = 2 << 20           # all code cells together
+
+
+class InvalidSubmission(Exception):
+    """A submission that cannot be graded; ``status`` goes into the sheet."""
+
+    def __init__(self, reason, status="invalid"):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def list_submissions(folder):
+    """Names of the ``.ipynb``/``.zip`` files directly in ``folder``, sorted."""
+    names = []
+    for entry in os.scandir(folder):
+        if entry.name.startswith(".") or not entry.name.lower().endswith(SUFFIXES):
+            continue
+        if entry.is_file():
+            names.append(entry.name)
+    return sorted(names)
+
+
+def read_notebook_bytes(path, exercise=None):
+    """The notebook's bytes and notes (e.g. extra files in a zip) for a submission file."""
+    size = os.path.getsize(path)
+    if size == 0:
+        raise InvalidSubmission("the file is empty")
+    if path.lower().endswith(".zip"):
+        if size > MAX_ZIP_BYTES:
+            raise InvalidSubmission(f"the zip is {size >> 20} MiB (more than {MAX_ZIP_BYTES >> 20})")
+        with open(path, "rb") as f:
+            return _notebook_from_zip(f.read(), exercise)
+    if size > MAX_NOTEBOOK_BYTES:
+        raise InvalidSubmission(
+            f"the notebook is {size >> 20} MiB (more than {MAX_NOTEBOOK_BYTES >> 20}); "
+            "clear large outputs and submit again")
+    with open(path, "rb") as f:
+        return f.read(), []
+
+
+def _notebook_from_zip(data, exercise):
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InvalidSubmission(f"not a readable zip file ({exc})") from None
+    notebooks, extras = [], []
+    for info in members:
+        name = info.filename
+        if info.is_dir() or "__MACOSX" in name or ".ipynb_checkpoints" in name:
+            continue
+        if posixpath.basename(name).startswith("."):
+            continue
+        (notebooks if name.lower().endswith(".ipynb") else extras).append(info)
+    if not notebooks:
+        raise InvalidSubmission("the zip holds no notebook (.ipynb)")
+    chosen = notebooks
+    if len(notebooks) > 1:
+        chosen = [n for n in notebooks if _zip_member_exercise(archive, n) == exercise] \
+            if exercise else []
+        if len(chosen) != 1:
+            listed = ", ".join(n.filename for n in notebooks)
+            raise InvalidSubmission(f"the zip holds {len(notebooks)} notebooks ({listed}); "
+                                    "submit exactly one")
+    notes = []
+    ignored = [n.filename for n in notebooks if n is not chosen[0]] + [e.filename for e in extras]
+    if ignored:
+        shown = ", ".join(ignored[:10]) + (" ..." if len(ignored) > 10 else "")
+        notes.append(f"zip: graded {chosen[0].filename}; ignored {len(ignored)} other file(s): {shown}")
+    return _read_member(archive, chosen[0]), notes
+
+
+def _read_member(archive, info):
+    if info.file_size > MAX_NOTEBOOK_BYTES:
+        raise InvalidSubmission(f"the notebook in the zip is {info.file_size >> 20} MiB "
+                                f"(more than {MAX_NOTEBOOK_BYTES >> 20})")
+    try:
+        with archive.open(info) as member:
+            data = member.read(MAX_NOTEBOOK_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
+        raise InvalidSubmission(f"cannot read {info.filename} from the zip ({exc})") from None
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise InvalidSubmission("the notebook in the zip is too large")
+    if not data:
+        raise InvalidSubmission(f"{info.filename} in the zip is empty")
+    return data
+
+
+def _zip_member_exercise(archive, info):
+    try:
+        return exercise_of(parse_notebook(_read_member(archive, info)))
+    except InvalidSubmission:
+        return None
+
+
+def parse_notebook(data):
+    """The notebook as a dict (nbformat 4 JSON), checked for the parts grading uses."""
+    if not data.strip():
+        raise InvalidSubmission("the file is empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidSubmission(f"the file is not UTF-8 text (bad byte at offset {exc.start})") \
+            from None
+    try:
+        notebook = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidSubmission(
+            f"the file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "was it edited outside Jupyter?") from None
+    except RecursionError:
+        raise InvalidSubmission("the file's JSON is nested too deeply") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        if isinstance(notebook, dict) and "worksheets" in notebook:
+            raise InvalidSubmission("the notebook uses the old nbformat 3; save it with Jupyter 4+")
+        raise InvalidSubmission("the file is JSON but not a Jupyter notebook (no cells)")
+    if len(notebook["cells"]) > MAX_CELLS:
+        raise InvalidSubmission(f"the notebook has {len(notebook['cells'])} cells "
+                                f"(more than {MAX_CELLS})")
+    return notebook
+
+
+def exercise_of(notebook):
+    """``metadata["dlcourse"]["exercise"]`` or None."""
+    meta = notebook.get("metadata")
+    course = meta.get("dlcourse") if isinstance(meta, dict) else None
+    name = course.get("exercise") if isinstance(course, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def code_cells(notebook):
+    """The sources of the code cells, in order, as strings."""
+    sources, total = [], 0
+    for cell in notebook["cells"]:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(s, str) for s in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise InvalidSubmission("a code cell's source is not text")
+        total += len(source)
+        sources.append(source)
+    if total > MAX_CODE_CHARS:
+        raise InvalidSubmission(f"the notebook holds {total} characters of code "
+                                f"(more than {MAX_CODE_CHARS})")
+    if not sources:
+        raise InvalidSubmission("the notebook has no code cells")
+    return sources
+
+
+def load(path, expected_exercise=None):
+    """``(exercise, code cells, notes)`` for a submission file, or InvalidSubmission.
+
+    ``expected_exercise`` (from ``--exercise``) must match the notebook's metadata when
+    both are known; without it the metadata names the exercise.
+    """
+    data, notes = read_notebook_bytes(path, expected_exercise)
+    notebook = parse_notebook(data)
+    exercise = exercise_of(notebook)
+    if expected_exercise and exercise and exercise != expected_exercise:
+        raise InvalidSubmission(f"this notebook is for exercise {exercise!r}, "
+                                f"not {expected_exercise!r}", status="wrong-exercise")
+    if not exercise and not expected_exercise:
+        raise InvalidSubmission("the notebook does not say which exercise it is "
+                                "(metadata dlcourse.exercise); pass --exercise")
+    if not exercise:
+        notes.append(f"notebook metadata names no exercise; graded as {expected_exercise}")
+    return exercise or expected_exercise, code_cells(notebook), notes
