@@ -1,0 +1,85 @@
+"""Links of the built site: every internal link and #anchor resolves (tools/linkcheck.py).
+
+External links are only reported (printed with `pytest -s`): nothing outside is reachable
+from the build machines. The first tests check the checker itself on a tiny synthetic site.
+"""
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("linkcheck", ROOT / "tools" / "linkcheck.py")
+linkcheck = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("linkcheck", linkcheck)
+_spec.loader.exec_module(linkcheck)
+
+
+def _site(tmp_path, pages):
+    for name, html in pages.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"<html><body>{html}</body></html>")
+    return tmp_path
+
+
+def test_checker_accepts_good_links(tmp_path):
+    site = _site(tmp_path, {
+        "index.html": '<a href="book/a.html#sec">a</a> <a href="#top">top</a><p id="top"></p>'
+                      '<img src="_images/x.png"> <a href="https://example.org/">ext</a>'
+                      '<a href="mailto:x@y.z">mail</a> <a href="#">button</a>'
+                      '<a href="book/">dir</a> <a href="book/a.html?highlight=x#sec">q</a>',
+        "book/a.html": '<h1 id="sec">A</h1><a href="../index.html">up</a>'
+                       '<a href="/_sources/a.ipynb">nb</a><a href="b%20c.html">space</a>',
+        "book/index.html": "", "book/b c.html": "",
+        "_images/x.png": "", "_sources/a.ipynb": "{}",
+    })
+    report = linkcheck.check_site(site)
+    assert report.ok, report.broken
+    assert set(report.external) == {"https://example.org/", "mailto:x@y.z"}
+    assert report.checked_pages == 4
+
+
+def test_checker_finds_broken_files_and_anchors(tmp_path):
+    site = _site(tmp_path, {
+        "index.html": '<a href="book/a.html#nope">bad anchor</a> <a href="missing.html">gone</a>'
+                      '<a href="#self-missing">self</a> <img src="_images/none.png">'
+                      '<a href="../../etc/passwd">outside</a>',
+        "book/a.html": '<h1 id="sec">A</h1>',
+    })
+    report = linkcheck.check_site(site)
+    reasons = {url: why for _, url, why in report.broken}
+    assert set(reasons) == {"book/a.html#nope", "missing.html", "#self-missing",
+                            "_images/none.png", "../../etc/passwd"}
+    assert "no id 'nope'" in reasons["book/a.html#nope"]
+    assert linkcheck.main([str(site)]) == 1
+
+
+@pytest.mark.slow
+def test_built_site_internal_links_and_anchors_resolve(built_book, capsys):
+    report = linkcheck.check_site(built_book)
+    assert report.checked_pages > 5
+    with capsys.disabled():
+        print(f"\nlinkcheck: {report.checked_pages} pages, {report.checked_links} links, "
+              f"{len(report.external)} external URLs not checked (offline)")
+    assert report.ok, "broken internal links:\n" + "\n".join(
+        f"  {page}: {url} -> {why}" for page, url, why in report.broken)
+
+
+@pytest.mark.slow
+def test_every_chapter_offers_executed_notebook_download(built_book):
+    """sphinx-book-theme's download menu links _sources/<page>.ipynb for executed chapters."""
+    from bs4 import BeautifulSoup
+    pages = sorted((built_book / "book").glob("*.html"))
+    notebooks = 0
+    for page in pages:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        if not soup.select(".dropdown-launch-buttons"):
+            continue                     # not an executed notebook (e.g. references)
+        notebooks += 1
+        link = soup.select_one(f'a[href$="_sources/book/{page.stem}.ipynb"]')
+        assert link is not None, f"{page.name}: no .ipynb download link"
+        target = (page.parent / link["href"]).resolve()
+        assert target.is_file(), f"{page.name}: {link['href']} missing"
+    assert notebooks >= 1
