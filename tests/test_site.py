@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 REPO = "dse-course/intro-to-deep-learning"
 COLAB = f"https://colab.research.google.com/github/{REPO}/blob/notebooks/"
 BINDER = f"https://mybinder.org/v2/gh/{REPO}/main"
-SCREENSHOT_PAGES = ["book/backpropagation.html", "book/perceptron.html"]
+SCREENSHOT_PAGES = ["book/perceptron.html", "book/gradient_descent.html"]
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run",
                 "--disable-dev-shm-usage"]
