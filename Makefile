@@ -37,6 +37,7 @@ grade: $(STAMP)
 ## Regenerate the student notebooks and autograder tests from solutions/ (otter assign)
 exercises: $(STAMP)
 	$(BIN)/python -m autograder.assign
+	$(BIN)/python tests/make_submissions.py
 
 ## Run the test suite (it builds the book too)
 test: $(STAMP)
