@@ -74,6 +74,10 @@ def ladder(config, tasks):
               for n in config.sizes}
     entries = []
 
+    def add(key, name, extrapolated, wall, cpu):
+        entries.append(dict(key=key, name=name, extrapolated=extrapolated, wall=wall, cpu=cpu))
+        log(f"  ladder {len(entries)}", entries[-1])
+
     def plain_model(d):
         layers = [keras.Input(shape=(d,))]
         layers += [keras.layers.Dense(h, activation=net.activation) for h in net.hidden]
@@ -85,9 +89,8 @@ def ladder(config, tasks):
     with Clock() as total:
         for n, t in sample.items():
             plain_model(5).fit(t["x"], t["y"], batch_size=32, epochs=200, verbose=0)
-    entries.append(dict(name="one fit per network, batch 32, 200 epochs", extrapolated=True,
-                        wall=total.wall * per_size, cpu=total.cpu * per_size))
-    log("  ladder 1", entries[-1])
+    add("naive", "one fit per network, batch 32, 200 epochs", True,
+        total.wall * per_size, total.cpu * per_size)
 
     # 2. one model.fit per network, full batch, one step per epoch; timed at 2 lengths
     def full_batch(epochs):
@@ -97,19 +100,19 @@ def ladder(config, tasks):
         return c
 
     short, long = full_batch(50), full_batch(250)
-    scale = lambda a, b: a + (b - a) / 200 * (net.steps - 50)  # noqa: E731 (linear in steps)
-    entries.append(dict(name=f"one fit per network, full batch, {net.steps} steps", extrapolated=True,
-                        wall=scale(short.wall, long.wall) * per_size,
-                        cpu=scale(short.cpu, long.cpu) * per_size))
-    log("  ladder 2", entries[-1])
+
+    def scale(a, b):  # linear in the number of steps, from 50 and 250 to net.steps
+        return a + (b - a) / 200 * (net.steps - 50)
+
+    add("full_batch", f"one fit per network, full batch, {net.steps} steps", True,
+        scale(short.wall, long.wall) * per_size, scale(short.cpu, long.cpu) * per_size)
 
     # 3. the engine, but one network per call (data on the model, many steps per call)
     with Clock() as c:
         for n, t in sample.items():
             fit_networks([t["x"]], [t["y"]], net)
-    entries.append(dict(name=f"engine, one network at a time, {net.steps_per_call} steps per call",
-                        extrapolated=True, wall=c.wall * per_size, cpu=c.cpu * per_size))
-    log("  ladder 3", entries[-1])
+    add("engine_single", f"engine, one network at a time, {net.steps_per_call} steps per call",
+        True, c.wall * per_size, c.cpu * per_size)
 
     # 4. all networks stacked, but one step per compiled call; timed at 2 lengths
     xs, ys = [t["x"] for t in tasks], [t["y"] for t in tasks]
@@ -120,22 +123,18 @@ def ladder(config, tasks):
         return c
 
     short, long = stacked(50, 1), stacked(250, 1)
-    entries.append(dict(name=f"all {len(tasks)} networks stacked, 1 step per call", extrapolated=True,
-                        wall=scale(short.wall, long.wall), cpu=scale(short.cpu, long.cpu)))
-    log("  ladder 4", entries[-1])
+    add("stacked_1", f"all {len(tasks)} networks stacked, 1 step per call", True,
+        scale(short.wall, long.wall), scale(short.cpu, long.cpu))
 
     # 5. the study's setting (timed again here, networks only)
     full = stacked(net.steps, net.steps_per_call)
-    entries.append(dict(name=f"all {len(tasks)} networks stacked, {net.steps_per_call} steps per call",
-                        extrapolated=False, wall=full.wall, cpu=full.cpu))
-    log("  ladder 5", entries[-1])
+    add("stacked", f"all {len(tasks)} networks stacked, {net.steps_per_call} steps per call",
+        False, full.wall, full.cpu)
 
     if keras.backend.backend() == "tensorflow":
         with Clock() as c:
             fit_networks(xs, ys, dataclasses.replace(net, jit_compile=True))
-        entries.append(dict(name="as above with XLA (jit_compile=True)", extrapolated=False,
-                            wall=c.wall, cpu=c.cpu))
-        log("  ladder 6", entries[-1])
+        add("stacked_xla", "as above with XLA (jit_compile=True)", False, c.wall, c.cpu)
     return entries
 
 
@@ -143,7 +142,12 @@ def child(args):
     from dlcourse.setup import notebook
 
     notebook(seed=0, keras=False)
+    import logging
+
     import keras
+
+    # fitting many small models in a row makes TensorFlow warn about retracing
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
     from dlcourse.genz_study import StudyConfig, make_tasks, run_study
 
