@@ -19,6 +19,8 @@ network. Here they all train together instead:
   step, so no data is copied between steps.
 * **Many steps per compiled call.** ``steps_per_execution`` runs a chunk of
   optimisation steps inside one compiled call.
+* **XLA.** ``jit_compile=True`` compiles each step with XLA on both backends;
+  on TensorFlow this halves the CPU time (Keras's ``"auto"`` skips XLA on a CPU).
 * **Groups by sample size.** Networks with the same ``n`` form one group;
   inputs of lower dimension are padded with zeros to the largest ``d`` (the
   padded inputs are zero, so their weights get no gradient and stay zero).
@@ -57,7 +59,9 @@ class NetworkConfig:
     ``learning_rate``   Adam's initial step; cosine decay to ``final_lr_fraction`` of it
     ``steps``           full-batch Adam steps per network
     ``steps_per_call``  optimisation steps run inside one compiled call
-    ``jit_compile``     passed to ``model.compile`` (``"auto"``: Keras decides)
+    ``jit_compile``     passed to ``model.compile``; ``True`` (XLA) halves the CPU time on
+                        TensorFlow, where Keras's ``"auto"`` would not use XLA on a CPU
+                        (JAX always compiles with XLA)
     ``seed``            seed of the weight initialisation (numpy, the same on every backend)
     """
 
@@ -67,7 +71,7 @@ class NetworkConfig:
     final_lr_fraction: float = 0.01
     steps: int = 1000
     steps_per_call: int = 500
-    jit_compile: object = "auto"
+    jit_compile: object = True
     seed: int = 0
 
 

@@ -3,6 +3,7 @@
     .venv/bin/python tools/bench_genz.py                 # the study on tensorflow and jax
     .venv/bin/python tools/bench_genz.py --ladder        # also: how each speed choice moved the time
     .venv/bin/python tools/bench_genz.py --backends jax  # one backend only
+    .venv/bin/python tools/bench_genz.py --xla-ab 2      # TensorFlow: jit_compile "auto" vs True
 
 Each backend runs in its own subprocess with KERAS_BACKEND set. The report goes
 to _build/bench/genz.json (``--out`` to change). ``--book`` also copies it to
@@ -138,6 +139,26 @@ def ladder(config, tasks):
     return entries
 
 
+def xla_ab(rounds):
+    """Train the study's networks on TensorFlow with and without XLA, alternating."""
+    import dataclasses
+
+    from dlcourse.genz_study import StudyConfig, fit_networks, make_tasks
+
+    config = StudyConfig()
+    tasks = make_tasks(config)
+    xs, ys = [t["x"] for t in tasks], [t["y"] for t in tasks]
+    runs = []
+    for r in range(rounds):
+        for jit in ("auto", True):
+            load = os.getloadavg()[0]
+            with Clock() as c:
+                fit_networks(xs, ys, dataclasses.replace(config.network, jit_compile=jit))
+            runs.append(dict(round=r, jit_compile=jit, wall=c.wall, cpu=c.cpu, load_before=load))
+            log("  xla a/b", runs[-1])
+    return runs
+
+
 def child(args):
     from dlcourse.setup import notebook
 
@@ -152,6 +173,9 @@ def child(args):
     from dlcourse.genz_study import StudyConfig, make_tasks, run_study
 
     keras.utils.set_random_seed(0)
+    if args.xla_ab:
+        Path(args.child_out).write_text(json.dumps(dict(xla_ab=xla_ab(args.xla_ab)), indent=1))
+        return
     config = StudyConfig()
     report = dict(backend=keras.backend.backend(), keras=keras.__version__,
                   load_before=os.getloadavg())
@@ -169,6 +193,27 @@ def child(args):
         report["load_after_ladder"] = os.getloadavg()
     results.to_csv(Path(args.child_out).with_suffix(".csv"), index=False)
     Path(args.child_out).write_text(json.dumps(report, indent=1))
+
+
+def parent_xla_ab(args):
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        cmd = [sys.executable, __file__, "--child-out", str(out), "--xla-ab", str(args.xla_ab)]
+        log("tensorflow: XLA on and off, alternating ...")
+        if subprocess.run(cmd, env=env, cwd=ROOT).returncode != 0:
+            sys.exit("XLA comparison failed")
+        runs = json.loads(out.read_text())["xla_ab"]
+    for run in runs:
+        print(f"jit_compile={run['jit_compile']!s:<5} {run['wall']:6.1f} s wall {run['cpu']:6.1f} s CPU"
+              f"   load {run['load_before']:.1f}")
+    targets = [ROOT / args.out] + ([ROOT / "book" / "data" / "genz_bench.json"] if args.book else [])
+    for path in targets:  # added to an existing report
+        report = json.loads(path.read_text()) if path.exists() else {}
+        report["xla_ab"] = dict(date=time.strftime("%Y-%m-%d %H:%M"), runs=runs)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=1))
+        print(f"added to {path.relative_to(ROOT)}")
 
 
 def parent(args):
@@ -240,10 +285,14 @@ def main():
     parser.add_argument("--ladder", action="store_true", help="also time the slower alternatives")
     parser.add_argument("--out", default="_build/bench/genz.json")
     parser.add_argument("--book", action="store_true", help="copy the report to book/data/")
+    parser.add_argument("--xla-ab", type=int, default=0, metavar="ROUNDS",
+                        help="only compare jit_compile 'auto' and True on TensorFlow")
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_out:
         child(args)
+    elif args.xla_ab:
+        parent_xla_ab(args)
     else:
         parent(args)
 

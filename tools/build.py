@@ -99,6 +99,10 @@ def execute(jobs, root=ROOT, log=print):
         return times
     log(f"executing {len(todo)} chapter(s) with {jobs} worker(s), backend {backend()}")
     timeout = timeout_seconds(root)
+    if jobs > 1:
+        # Chapters already run side by side: one BLAS thread each avoids oversubscription.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(execute_one, p, timeout) for p in todo]
         for future in as_completed(futures):
