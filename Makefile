@@ -10,7 +10,7 @@ export KERAS_BACKEND ?= tensorflow
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test venv bench grade exercises clean clean-cache
+.PHONY: book test venv bench bench-genz bench-grading grade exercises clean clean-cache
 
 venv: $(STAMP)
 
@@ -28,6 +28,14 @@ book: $(STAMP)
 ## Build-time benchmark (cold and cached, TensorFlow and JAX): table + _build/bench/build.json
 bench: $(STAMP)
 	$(BIN)/python tools/bench_build.py
+
+## Genz study benchmark: wall time per backend and stage, accuracy (_build/bench/genz.json)
+bench-genz: $(STAMP)
+	$(BIN)/python tools/bench_genz.py
+
+## Grading benchmark: overhead against plain nbclient, 220 submissions (_build/bench/)
+bench-grading: $(STAMP)
+	$(BIN)/python tools/bench_grading.py --exercise gradient_descent --count 220
 
 ## Grade a folder of submissions: make grade SUBMISSIONS=<folder> OUT=<grades.csv>
 grade: $(STAMP)
