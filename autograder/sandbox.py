@@ -192,14 +192,16 @@ def _dirs_for(path, made):
 def bwrap_command(workdir, env, python_args):
     """The full bubblewrap command line for one student process."""
     cmd = ["bwrap", *_namespace_flags(), *_base_binds()]
-    made = set()
+    # The student's folders first: the Python environment may itself live under /tmp or
+    # /home (a CI clone, say), and a later mount on /tmp would hide it.
+    cmd += ["--perms", "0755", "--dir", "/home"]
+    cmd += ["--bind", workdir, SANDBOX_HOME, "--bind", os.path.join(workdir, ".tmp"), "/tmp"]
+    made = {"/home", "/tmp"}
     for root in python_roots():
         cmd += _dirs_for(root, made) + ["--ro-bind", root, root]
     cmd += ["--perms", "0755", "--dir", SANDBOX_GRADER]
     for name in ("harness.py", "channel.py"):
         cmd += ["--ro-bind", os.path.join(HERE, name), f"{SANDBOX_GRADER}/{name}"]
-    cmd += ["--perms", "0755", "--dir", "/home"]
-    cmd += ["--bind", workdir, SANDBOX_HOME, "--bind", os.path.join(workdir, ".tmp"), "/tmp"]
     cmd += ["--chdir", SANDBOX_HOME, "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
