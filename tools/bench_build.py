@@ -6,7 +6,7 @@ For each backend it clears that backend's execution cache, builds the book as
 `make book` does (timing every chapter's execution), then builds again with nothing
 changed (the cached rebuild). Peak memory is the largest total resident memory of the
 build's whole process tree, sampled every 0.2 s. `--serial` adds a cold run with one
-worker, to show what parallel execution buys. Results: a table on stdout and
+worker for the first backend, to show what parallel execution buys. Results: a table on stdout and
 `_build/bench/build.json`. Per-chapter GPU times from a run on a GPU machine
 (`tools/gpu_run.py`, saved as `_build/bench/gpu.json`) are shown beside them when present.
 """
@@ -75,6 +75,8 @@ def bench_backend(backend, jobs):
     cold, peak, rc, tail = run_measured(cmd, env)
     if rc != 0:
         raise SystemExit(f"cold build on {backend} failed:\n{tail}")
+    # The rebuild must not overwrite the cold run's chapter times.
+    cmd[-1] = str(BENCH / f"cached-{backend}-j{jobs}.json")
     cached, cached_peak, rc, tail = run_measured(cmd, env)
     if rc != 0:
         raise SystemExit(f"cached build on {backend} failed:\n{tail}")
@@ -107,12 +109,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"])
     parser.add_argument("--jobs", type=int, default=build.default_jobs())
-    parser.add_argument("--serial", action="store_true", help="also time a one-worker cold build")
+    parser.add_argument("--serial", action="store_true", help="also time a one-worker build of the first backend")
     args = parser.parse_args(argv)
     BENCH.mkdir(parents=True, exist_ok=True)
     runs = []
     for backend in args.backends:
-        job_counts = [1, args.jobs] if args.serial and args.jobs != 1 else [args.jobs]
+        serial = args.serial and backend == args.backends[0] and args.jobs != 1
+        job_counts = [1, args.jobs] if serial else [args.jobs]
         for jobs in job_counts:
             print(f"benchmarking {backend} with {jobs} worker(s) ...", flush=True)
             runs.append(bench_backend(backend, jobs))
