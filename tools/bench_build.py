@@ -2,7 +2,7 @@
 
     python tools/bench_build.py [--backends tensorflow jax] [--jobs 2] [--serial]
 
-For each backend it clears that backend's execution cache, builds the book as
+For each backend it removes that backend's execution cache and Sphinx output, builds the book as
 `make book` does (timing every chapter's execution), then builds again with nothing
 changed (the cached rebuild). Peak memory is the largest total resident memory of the
 build's whole process tree, sampled every 0.2 s. `--serial` adds a cold run with one
@@ -68,7 +68,10 @@ def run_measured(cmd, env):
 
 def bench_backend(backend, jobs):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    shutil.rmtree(build.cache_path(ROOT, backend), ignore_errors=True)
+    # Cold means nothing left from an earlier build: no cache, no Sphinx environment, no HTML.
+    out = build.output_root(ROOT, backend) / "_build"
+    for name in (".jupyter_cache", ".doctrees", "html", "jupyter_execute"):
+        shutil.rmtree(out / name, ignore_errors=True)
     times_file = BENCH / f"chapters-{backend}-j{jobs}.json"
     cmd = [sys.executable, str(ROOT / "tools" / "build.py"), "--jobs", str(jobs),
            "--times", str(times_file)]
