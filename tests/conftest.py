@@ -8,12 +8,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "tools"))
+from build import BUILD_FLAGS  # noqa: E402  (the flags `make book` uses)
 
 
 def build_book(source, output=None, backend="tensorflow", timeout=3600):
     """Run the book build exactly as `make book` does; return the completed process."""
-    cmd = [str(BIN / "jupyter-book"), "build", str(source),
-           "--warningiserror", "--nitpick", "--keep-going"]
+    cmd = [str(BIN / "jupyter-book"), "build", str(source), *BUILD_FLAGS]
     if output is not None:
         cmd += ["--path-output", str(output)]
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
