@@ -7,7 +7,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from conftest import ROOT, build_book
+from conftest import ROOT, build_book, make_book
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +37,16 @@ def test_no_chapter_is_a_placeholder(built_book):
     assert not placeholders
 
 
+def training_pages():
+    """Chapters whose set-up cell loads Keras (and so prints backend and device)."""
+    return [page for page in toc_files()
+            if re.search(r"^notebook\(\)", (ROOT / f"{page}.md").read_text(), re.M)]
+
+
 def test_chapters_that_train_show_their_backend(built_book):
-    for page in toc_files():
-        source = (ROOT / f"{page}.md").read_text()
-        if re.search(r"^notebook\(\)", source, re.M):
-            text = (built_book / f"{page}.html").read_text()
-            assert "backend tensorflow" in text, page
+    assert training_pages()
+    for page in training_pages():
+        assert "backend tensorflow" in (built_book / f"{page}.html").read_text(), page
 
 
 def test_status_page_lists_every_executed_chapter(built_book):
@@ -109,16 +113,6 @@ def test_build_fails_when(tmp_path, body, why):
 
 def test_book_builds_on_jax_too():
     """The same chapters execute on the JAX backend, into their own output and cache."""
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, KERAS_BACKEND="jax")
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "build.py")], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=3600)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    html = ROOT / "_build" / "jax" / "_build" / "html"
-    for page in toc_files():
-        source = (ROOT / f"{page}.md").read_text()
-        if re.search(r"^notebook\(\)", source, re.M):
-            assert "backend jax" in (html / f"{page}.html").read_text(), page
+    html = make_book("jax")
+    for page in training_pages():
+        assert "backend jax" in (html / f"{page}.html").read_text(), page
