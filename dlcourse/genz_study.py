@@ -140,7 +140,7 @@ def make_tasks(config):
 
 
 def _keras():
-    from dlcourse.setup import quiet_environment
+    from dlcourse.notebook import quiet_environment
 
     quiet_environment()  # before the first import of Keras (and TensorFlow)
     import keras

@@ -163,7 +163,7 @@ def xla_ab(rounds):
 
 
 def child(args):
-    from dlcourse.setup import notebook
+    from dlcourse.notebook import notebook
 
     notebook(seed=0, keras=False)
     import logging
