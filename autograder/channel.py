@@ -8,16 +8,27 @@ tuples, dicts with string keys, numpy arrays and scalars of a whitelisted dtype
 never sent: the sender keeps the function in a table and the receiver gets a proxy that
 calls back over the channel. Nothing is ever pickled.
 
+Work is bounded on both ends, and above all on the grader's: every array is counted
+(elements, with zero-length axes counted as one, and encoded bytes) *before* it is
+decoded or encoded, so a 100-byte ``np.zeros((2**25, 0))`` is refused as 2**25 elements
+of work and an oversized reply fails before any JSON of it exists; raw messages are
+checked for bracket depth before ``json.loads`` (which recurses); calls the grader
+serves for the student (the tests' callbacks) take at most
+:data:`MAX_CALLBACK_ELEMENTS` and run under a memory budget (:func:`memory_budget`).
+
 This module is imported by the grader and by ``harness.py`` inside the sandbox, so it
 imports nothing but the standard library and numpy, and it holds no tests.
 """
 import base64
 import builtins
+import contextlib
 import errno
 import itertools
 import json
 import math
 import os
+import re
+import resource
 import select
 import time
 
@@ -34,6 +45,20 @@ MAX_NODES = 1_000_000
 
 MAX_STRING = 1 << 20
 """Longest string (characters) in one value."""
+
+MAX_ELEMENTS = 16 << 20
+"""Most array elements (counted by :func:`array_work`) in one message."""
+
+MAX_CALLBACK_ELEMENTS = 1 << 20
+"""Most array elements in the arguments of one call the grader serves (a callback of a
+test, called by the student's code): the grader computes on them, so they are cheap for
+the student and must stay cheap for the grader."""
+
+CALLBACK_MEMORY_BUDGET = 512 << 20
+"""Memory a callback served by the grader may allocate on top of what the grader holds."""
+
+MAX_JSON_DEPTH = 4 * MAX_DEPTH + 16
+"""Deepest bracket nesting of a raw message (each value level adds at most four)."""
 
 ALLOWED_DTYPE_KINDS = "biufc"
 """numpy dtype kinds that may cross: bool, signed int, unsigned int, float, complex."""
@@ -67,16 +92,22 @@ def remote_exception(type_name, message):
     ``ValueError`` from the student's function still catches it. Nothing is imported or
     looked up by name except attributes of :mod:`builtins`.
     """
-    base = getattr(builtins, str(type_name), None)
+    name = str(type_name)
+    if not (name.isascii() and name.isidentifier()) or len(name) > 100:
+        name = "Exception"  # a forged name (NUL, surrogates, spaces) is not a type name
+    base = getattr(builtins, name, None)
     bases = (RemoteError,)
-    if isinstance(base, type) and issubclass(base, Exception) and base is not RemoteError:
+    # Iteration-control exceptions would end a generator or map() in the grader early.
+    usable = (isinstance(base, type) and issubclass(base, Exception) and base is not RemoteError
+              and not issubclass(base, (StopIteration, StopAsyncIteration)))
+    if usable:
         bases = (RemoteError, base)
     try:
-        cls = type(f"Remote{type_name}", bases, {"remote_type": str(type_name)})
-        return cls(f"{type_name}: {message}")
-    except TypeError:  # incompatible layouts (e.g. OSError subclasses)
-        err = RemoteError(f"{type_name}: {message}")
-        err.remote_type = str(type_name)
+        cls = type(f"Remote{name}", bases, {"remote_type": name})
+        return cls(f"{name}: {message}")
+    except Exception:  # incompatible layouts (e.g. OSError subclasses)
+        err = RemoteError(f"{name}: {message}")
+        err.remote_type = name
         return err
 
 
@@ -88,10 +119,20 @@ def _check_dtype(dtype):
         raise ChannelError(f"arrays of dtype {dtype} cannot be sent (only bool/int/float/complex)")
 
 
-def encode_array(array):
-    """``{"__ndarray__": {dtype, shape, data}}`` for a numpy array of a whitelisted dtype."""
+def array_work(shape):
+    """Elements of work an array of ``shape`` stands for: zero-length axes count as one,
+    so ``(2**25, 0)`` is 2**25 -- code looping over the rows still does that much."""
+    return math.prod(max(int(n), 1) for n in shape)
+
+
+def encode_array(array, budget=None):
+    """``{"__ndarray__": {dtype, shape, data}}`` for a numpy array of a whitelisted dtype.
+
+    ``budget`` (a :class:`Codec`) is charged for the array before anything is built."""
     array = np.asarray(array)
     _check_dtype(array.dtype)
+    if budget is not None:
+        budget.charge(array.shape, array.dtype.itemsize)
     array = array.astype(array.dtype.newbyteorder("<"), copy=False)
     return {
         "__ndarray__": {
@@ -102,8 +143,9 @@ def encode_array(array):
     }
 
 
-def decode_array(spec):
-    """The numpy array described by :func:`encode_array`'s payload (validated, copied)."""
+def decode_array(spec, budget=None):
+    """The numpy array described by :func:`encode_array`'s payload (validated, copied);
+    ``budget`` (a :class:`Codec`) is charged for its shape before the data is decoded."""
     if not isinstance(spec, dict):
         raise ChannelError("malformed array")
     dtype_str, shape, data = spec.get("dtype"), spec.get("shape"), spec.get("data")
@@ -118,6 +160,10 @@ def decode_array(spec):
     _check_dtype(dtype)
     if len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
         raise ChannelError("malformed array shape")
+    if budget is not None:
+        budget.charge(shape, dtype.itemsize)
+    elif array_work(shape) > MAX_ELEMENTS:
+        raise ChannelError(f"array of shape {tuple(shape)} is too large")
     raw = base64.b64decode(data.encode("ascii"), validate=True)
     count = math.prod(shape)
     if count * dtype.itemsize != len(raw):
@@ -140,16 +186,32 @@ class Codec:
     final state can be sent back after a call.
     """
 
-    def __init__(self, export=None, make_proxy=None):
+    def __init__(self, export=None, make_proxy=None, max_elements=MAX_ELEMENTS,
+                 max_bytes=MAX_MESSAGE_BYTES):
         self.export = export
         self.make_proxy = make_proxy
+        self.max_elements = max_elements
+        self.max_bytes = max_bytes
         self.received_rngs = []
         self.sent_rngs = []
         self._nodes = 0
+        self._elements = 0
+        self._bytes = 0
+
+    def charge(self, shape, itemsize):
+        """Count an array against this message's limits before it is built or decoded:
+        elements (zero-length axes count, see :func:`array_work`) and encoded bytes."""
+        self._elements += array_work(shape)
+        self._bytes += 4 * (math.prod(shape) * itemsize + 2) // 3
+        if self._elements > self.max_elements:
+            raise ChannelError(f"arrays of more than {self.max_elements} elements in one "
+                               f"message (shape {tuple(shape)})")
+        if self._bytes > self.max_bytes:
+            raise ChannelError(f"arrays of more than {self.max_bytes >> 20} MiB in one message")
 
     # -- encode
     def encode(self, value):
-        self._nodes = 0
+        self._nodes = self._elements = self._bytes = 0
         return self._enc(value, 0)
 
     def _count(self, depth):
@@ -162,8 +224,10 @@ class Codec:
     def _enc(self, value, depth):
         self._count(depth)
         if value is None or type(value) in (bool, str):
-            if type(value) is str and len(value) > MAX_STRING:
-                raise ChannelError("string too long")
+            if type(value) is str:
+                if len(value) > MAX_STRING:
+                    raise ChannelError("string too long")
+                self._bytes += len(value)
             return value
         if type(value) is int:
             return value
@@ -172,9 +236,9 @@ class Codec:
         if type(value) is complex:
             return {"__complex__": [_encode_float(value.real), _encode_float(value.imag)]}
         if isinstance(value, np.ndarray):
-            return encode_array(value)
+            return encode_array(value, self)
         if isinstance(value, np.generic):
-            return {"__npscalar__": encode_array(np.asarray(value))["__ndarray__"]}
+            return {"__npscalar__": encode_array(np.asarray(value), self)["__ndarray__"]}
         if type(value) is list:
             return [self._enc(v, depth + 1) for v in value]
         if type(value) is tuple:
@@ -210,12 +274,12 @@ class Codec:
             except Exception as exc:  # noqa: BLE001 - any failure means "cannot send"
                 raise ChannelError(f"cannot convert {type(value).__name__} to an array") from exc
             if array.dtype.kind in ALLOWED_DTYPE_KINDS:
-                return encode_array(array)
+                return encode_array(array, self)
         raise ChannelError(f"values of type {type(value).__name__} cannot be sent")
 
     # -- decode
     def decode(self, data):
-        self._nodes = 0
+        self._nodes = self._elements = self._bytes = 0
         return self._dec(data, 0)
 
     def _dec(self, data, depth):
@@ -243,9 +307,9 @@ class Codec:
                 raise ChannelError("malformed complex")
             return complex(real, imag)
         if tag == "__ndarray__":
-            return decode_array(payload)
+            return decode_array(payload, self)
         if tag == "__npscalar__":
-            array = decode_array(payload)
+            array = decode_array(payload, self)
             if array.ndim != 0:
                 raise ChannelError("malformed numpy scalar")
             return array[()]
@@ -330,22 +394,80 @@ class Pipe:
                 raise ChannelClosed("the other end closed the channel") from exc
             if not chunk:
                 raise ChannelClosed("the other end closed the channel")
-            self._buffer += chunk
-            *lines, rest = self._buffer.split(b"\n")
-            self._buffer = bytearray(rest)
-            self._lines.extend(lines)
+            # Split only the new chunk: re-splitting the whole buffer on every 64 KiB
+            # read costs quadratic time on a large message.
+            if b"\n" in chunk:
+                head, *lines, rest = chunk.split(b"\n")
+                self._buffer += head
+                self._lines.append(bytes(self._buffer))
+                self._lines.extend(lines)
+                self._buffer = bytearray(rest)
+            else:
+                self._buffer += chunk
             if len(self._buffer) > self.max_bytes:
                 raise ChannelError(f"message exceeds {self.max_bytes} bytes")
         line = self._lines.pop(0)
         if len(line) > self.max_bytes:
             raise ChannelError(f"message exceeds {self.max_bytes} bytes")
+        if json_depth(line) > MAX_JSON_DEPTH:
+            raise ChannelError(f"invalid message: nested deeper than {MAX_JSON_DEPTH}")
         try:
             message = json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ChannelError(f"invalid message: {exc}") from exc
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ChannelError(f"invalid message: {type(exc).__name__}") from None
         if type(message) is not dict:
             raise ChannelError("invalid message: not an object")
         return message
+
+
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def json_depth(data):
+    """Deepest bracket nesting in the JSON text ``data`` (bytes), strings skipped.
+
+    Checked before ``json.loads``, which recurses once per level and would otherwise
+    turn a small deeply nested message into a RecursionError in the grader.
+    """
+    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be deeper than the number of openers
+    depth = deepest = 0
+    for match in _JSON_TOKEN.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+@contextlib.contextmanager
+def memory_budget(extra_bytes):
+    """Let this process allocate at most ``extra_bytes`` more private memory (a
+    temporary lower soft ``RLIMIT_DATA``); past it allocations raise MemoryError, which
+    the served call reports to the other side instead of the grader swelling.
+    ``None`` or a platform without /proc: no budget."""
+    if extra_bytes is None:
+        yield
+        return
+    try:
+        with open("/proc/self/status") as f:
+            used = next(int(line.split()[1]) << 10 for line in f if line.startswith("VmData:"))
+    except (OSError, StopIteration, ValueError):
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    wanted = used + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY:
+        wanted = min(wanted, soft)  # a budget inside a budget never widens it
+    resource.setrlimit(resource.RLIMIT_DATA, (wanted, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
 def _reject_constant(name):
@@ -371,6 +493,12 @@ class Peer:
     so calls can nest in both directions.
     """
 
+    max_call_elements = MAX_ELEMENTS
+    """Array elements the arguments of a call served here may hold."""
+
+    call_memory_budget = None
+    """Extra memory (bytes) a call served here may allocate (None: no budget)."""
+
     def __init__(self, pipe, resolve_name=None):
         self.pipe = pipe
         self.resolve_name = resolve_name or (lambda name: None)
@@ -388,8 +516,9 @@ class Peer:
         """A local callable for the other side's exported callable ``handle``."""
         return RemoteFunction(self, {"handle": handle}, f"<remote callable {handle}>")
 
-    def codec(self):
-        return Codec(export=self.export, make_proxy=self.proxy)
+    def codec(self, max_elements=MAX_ELEMENTS):
+        return Codec(export=self.export, make_proxy=self.proxy, max_elements=max_elements,
+                     max_bytes=self.pipe.max_bytes)
 
     def request(self, message, deadline=None):
         """Send a request and return the decoded reply value (raise on remote error)."""
@@ -442,23 +571,26 @@ class Peer:
     def serve_one(self, message, deadline=None):
         """Handle one request from the other side and send its reply."""
         kind, msg_id = message.get("kind"), message.get("id")
-        codec = self.codec()
+        codec = self.codec(self.max_call_elements)
         try:
-            if kind == "call":
-                fn = self._target(message.get("target"))
-                args = codec.decode(message.get("args"))
-                kwargs = codec.decode(message.get("kwargs"))
-                if type(args) is not list or type(kwargs) is not dict:
-                    raise ChannelError("malformed call")
-                value = fn(*args, **kwargs)
-            elif kind == "get":
-                value = self.resolve_name(str(message.get("name")))
-            else:
-                raise ChannelError(f"unknown request {kind!r}")
-            reply = {"kind": "reply", "id": msg_id, "ok": True,
-                     "value": self.codec().encode(value)}
-            reply["rngs"] = [[tag, Codec().encode(rng.bit_generator.state)]
-                             for tag, rng in codec.received_rngs if type(tag) is int]
+            with memory_budget(self.call_memory_budget):
+                if kind == "call":
+                    fn = self._target(message.get("target"))
+                    # args and kwargs count against one budget: kwargs go on the same counters
+                    args = codec.decode(message.get("args"))
+                    kwargs = codec._dec(message.get("kwargs"), 0)
+                    if type(args) is not list or type(kwargs) is not dict:
+                        raise ChannelError("malformed call")
+                    value = fn(*args, **kwargs)
+                elif kind == "get":
+                    value = self.resolve_name(str(message.get("name")))
+                else:
+                    raise ChannelError(f"unknown request {kind!r}")
+                # the result is size-checked while it is encoded, before any JSON exists
+                reply = {"kind": "reply", "id": msg_id, "ok": True,
+                         "value": self.codec().encode(value)}
+                reply["rngs"] = [[tag, Codec().encode(rng.bit_generator.state)]
+                                 for tag, rng in codec.received_rngs if type(tag) is int]
         except (ChannelClosed, ChannelTimeout):
             raise
         except BaseException as exc:  # noqa: BLE001 - report anything the callee raised

@@ -26,6 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def drop_privileges(uid, gid):
     """Become ``uid``/``gid`` for good (no supplementary groups); refuse to stay root."""
     if os.getuid() == 0 and uid is not None:
+        # The working directory is a fresh tmpfs made by root (bwrap): give it to the uid.
+        os.chown(os.getcwd(), uid, gid)
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)

@@ -7,6 +7,8 @@ import io
 import json
 import os
 import posixpath
+import struct
+import time
 import zipfile
 
 SUFFIXES = (".ipynb", ".zip")
@@ -14,12 +16,26 @@ MAX_NOTEBOOK_BYTES = 16 << 20      # a notebook larger than this is not graded
 MAX_ZIP_BYTES = 64 << 20
 MAX_CELLS = 2000
 MAX_CODE_CHARS = 2 << 20           # all code cells together
+MAX_ZIP_MEMBERS = 200
+MAX_ZIP_NAME = 255                 # bytes of one member's name
+MAX_ZIP_DIRECTORY = 1 << 20        # bytes of the zip's central directory
+MAX_ZIP_DECLARED = 256 << 20       # uncompressed bytes of all members together
+ZIP_SECONDS = 5.0                  # time budget for reading the notebook out of a zip
+MAX_REASON = 200
+
+
+def shown(name, limit=60):
+    """A file or member name for a reason or note: escaped and cut to ``limit``."""
+    text = ascii(name)[1:-1] if not isinstance(name, str) or not name.isprintable() else name
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class InvalidSubmission(Exception):
     """A submission that cannot be graded; ``status`` goes into the sheet."""
 
     def __init__(self, reason, status="invalid"):
+        if len(reason) > MAX_REASON:
+            reason = reason[: MAX_REASON - 3] + "..."
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -54,12 +70,70 @@ def read_notebook_bytes(path, exercise=None):
         return f.read(), []
 
 
+_EOCD = struct.Struct("<4s4H2LH")      # end of central directory record
+_LOCAL = struct.Struct("<4s5H3L2H")    # local file header
+
+
+def check_zip_structure(data):
+    """Reject a zip whose shape makes it expensive or ambiguous, before it is parsed:
+    too many members or too large a central directory (read from the end record), then
+    long or duplicated names, too many declared bytes, and members whose data overlaps
+    another's (compared by local header offsets and compressed sizes)."""
+    tail = data[-(_EOCD.size + 0xFFFF):]
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        raise InvalidSubmission("not a readable zip file (no end of central directory)")
+    _, disk, _, _, entries, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, at)
+    if disk != 0 or entries == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
+        raise InvalidSubmission("multi-part and zip64 archives are not accepted")
+    if entries > MAX_ZIP_MEMBERS:
+        raise InvalidSubmission(f"the zip has {entries} members (more than {MAX_ZIP_MEMBERS})")
+    if cd_size > MAX_ZIP_DIRECTORY:
+        raise InvalidSubmission(f"the zip's directory is {cd_size >> 10} KiB "
+                                f"(more than {MAX_ZIP_DIRECTORY >> 10})")
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, struct.error) as exc:
+        raise InvalidSubmission(f"not a readable zip file ({shown(str(exc), 100)})") from None
+    names = set()
+    declared = 0
+    for info in infos:
+        if len(info.filename.encode("utf-8", "surrogateescape")) > MAX_ZIP_NAME:
+            raise InvalidSubmission(f"a member's name is longer than {MAX_ZIP_NAME} bytes "
+                                    f"({shown(info.filename)})")
+        if info.filename in names:
+            raise InvalidSubmission(f"the zip holds {shown(info.filename)} twice")
+        names.add(info.filename)
+        declared += info.file_size
+    if declared > MAX_ZIP_DECLARED:
+        raise InvalidSubmission(f"the zip's members add up to {declared >> 20} MiB "
+                                f"(more than {MAX_ZIP_DECLARED >> 20})")
+    spans = []
+    for info in infos:
+        start = info.header_offset
+        if start + _LOCAL.size > len(data):
+            raise InvalidSubmission("not a readable zip file (a member lies outside it)")
+        fields = _LOCAL.unpack_from(data, start)
+        if fields[0] != b"PK\x03\x04":
+            raise InvalidSubmission("not a readable zip file (bad member header)")
+        end = start + _LOCAL.size + fields[9] + fields[10] + info.compress_size
+        spans.append((start, end, info.filename))
+    spans.sort()
+    limit = min(cd_offset, len(data))  # member data ends where the directory starts
+    for (start, end, name), following in zip(spans, spans[1:] + [(limit, None, None)]):
+        if end > following[0]:
+            raise InvalidSubmission(f"the zip's members overlap ({shown(name)}); "
+                                    "re-create it with a normal zip tool")
+    return infos
+
+
 def _notebook_from_zip(data, exercise):
+    members = check_zip_structure(data)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InvalidSubmission(f"not a readable zip file ({exc})") from None
+        raise InvalidSubmission(f"not a readable zip file ({shown(str(exc), 100)})") from None
+    deadline = time.monotonic() + ZIP_SECONDS
     notebooks, extras = [], []
     for info in members:
         name = info.filename
@@ -72,40 +146,56 @@ def _notebook_from_zip(data, exercise):
         raise InvalidSubmission("the zip holds no notebook (.ipynb)")
     chosen = notebooks
     if len(notebooks) > 1:
-        chosen = [n for n in notebooks if _zip_member_exercise(archive, n) == exercise] \
+        chosen = [n for n in notebooks
+                  if _zip_member_exercise(archive, n, deadline) == exercise] \
             if exercise else []
         if len(chosen) != 1:
-            listed = ", ".join(n.filename for n in notebooks)
+            listed = ", ".join(shown(n.filename, 40) for n in notebooks[:3]) + \
+                (", ..." if len(notebooks) > 3 else "")
             raise InvalidSubmission(f"the zip holds {len(notebooks)} notebooks ({listed}); "
                                     "submit exactly one")
     notes = []
     ignored = [n.filename for n in notebooks if n is not chosen[0]] + [e.filename for e in extras]
     if ignored:
-        shown = ", ".join(ignored[:10]) + (" ..." if len(ignored) > 10 else "")
-        notes.append(f"zip: graded {chosen[0].filename}; ignored {len(ignored)} other file(s): {shown}")
-    return _read_member(archive, chosen[0]), notes
+        listed = ", ".join(shown(n) for n in ignored[:10]) + (" ..." if len(ignored) > 10 else "")
+        notes.append(f"zip: graded {shown(chosen[0].filename)}; ignored {len(ignored)} other "
+                     f"file(s): {listed}")
+    return _read_member(archive, chosen[0], deadline), notes
 
 
-def _read_member(archive, info):
+def _read_member(archive, info, deadline=None):
+    """The member's bytes, at most MAX_NOTEBOOK_BYTES, read in chunks within ``deadline``."""
     if info.file_size > MAX_NOTEBOOK_BYTES:
         raise InvalidSubmission(f"the notebook in the zip is {info.file_size >> 20} MiB "
                                 f"(more than {MAX_NOTEBOOK_BYTES >> 20})")
+    chunks, size = [], 0
     try:
         with archive.open(info) as member:
-            data = member.read(MAX_NOTEBOOK_BYTES + 1)
+            while size <= MAX_NOTEBOOK_BYTES:
+                chunk = member.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise InvalidSubmission(f"reading the zip took more than {ZIP_SECONDS:g} s")
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
-        raise InvalidSubmission(f"cannot read {info.filename} from the zip ({exc})") from None
+        raise InvalidSubmission(f"cannot read {shown(info.filename)} from the zip "
+                                f"({shown(str(exc), 80)})") from None
+    data = b"".join(chunks)
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise InvalidSubmission("the notebook in the zip is too large")
     if not data:
-        raise InvalidSubmission(f"{info.filename} in the zip is empty")
+        raise InvalidSubmission(f"{shown(info.filename)} in the zip is empty")
     return data
 
 
-def _zip_member_exercise(archive, info):
+def _zip_member_exercise(archive, info, deadline=None):
     try:
-        return exercise_of(parse_notebook(_read_member(archive, info)))
-    except InvalidSubmission:
+        return exercise_of(parse_notebook(_read_member(archive, info, deadline)))
+    except InvalidSubmission as exc:
+        if "took more than" in exc.reason:
+            raise
         return None
 
 

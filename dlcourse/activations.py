@@ -3,6 +3,7 @@
 The book plots these and the tests check them against independent computations
 (finite differences, Keras' own activations), so they live here once.
 """
+
 import numpy as np
 
 

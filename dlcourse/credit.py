@@ -20,6 +20,7 @@ How a row is made:
    like a consumer-lending book: many B and C loans, few F and G loans. The imbalance
    makes the "always predict the most common grade" baseline a meaningful yardstick.
 """
+
 import numpy as np
 import pandas as pd
 
@@ -77,10 +78,14 @@ def _draw_features(n, rng):
     loan_amount = (np.clip(loan_amount, 1_000, 40_000) / 25).round() * 25
 
     emp_length = np.clip(rng.poisson(5.5, size=n), 0, 10)
-    term_60 = (rng.random(n) < 1 / (1 + np.exp(-(-1.3 + 3e-5 * (loan_amount - 12_000))))).astype(int)
+    term_60 = (rng.random(n) < 1 / (1 + np.exp(-(-1.3 + 3e-5 * (loan_amount - 12_000))))).astype(
+        int
+    )
     delinq_2yrs = np.clip(rng.poisson(np.exp(-1.6 - 0.4 * quality)), 0, 10)
     inq_last_6mths = np.clip(rng.poisson(np.exp(-0.3 - 0.2 * quality)), 0, 8)
-    home_owner = (rng.random(n) < 1 / (1 + np.exp(-(0.2 * quality + 0.02 * (emp_length - 5))))).astype(int)
+    home_owner = (
+        rng.random(n) < 1 / (1 + np.exp(-(0.2 * quality + 0.02 * (emp_length - 5))))
+    ).astype(int)
 
     return {
         "fico": fico.astype(int),
@@ -110,10 +115,10 @@ def _systematic_score(f):
     util = f["revol_util"] / 100
     return (
         -0.55 * fico_z
-        - 0.80 * np.minimum(fico_z + 0.6, 0) ** 2        # very low scores are extra risky
+        - 0.80 * np.minimum(fico_z + 0.6, 0) ** 2  # very low scores are extra risky
         + 0.15 * dti_z
-        + 0.50 * dti_z * (util - 0.5) * 4               # debt burden x maxed-out credit
-        + 1.50 * np.maximum(util - 0.8, 0) / 0.2        # utilisation above 80 %
+        + 0.50 * dti_z * (util - 0.5) * 4  # debt burden x maxed-out credit
+        + 1.50 * np.maximum(util - 0.8, 0) / 0.2  # utilisation above 80 %
         + 0.30 * np.log(f["loan_amount"] / f["annual_income"] / 0.2)
         + 0.35 * f["term_60"]
         + 0.45 * (f["delinq_2yrs"] > 0)

@@ -130,8 +130,18 @@ def make_tasks(config):
                 y_test = genz(family, x_test, c, w)
                 for n in config.sizes:
                     tasks.append(
-                        dict(family=family, d=d, n=n, draw=draw, c=c, w=w,
-                             x=x_all[:n], y=y_all[:n], x_test=x_test, y_test=y_test)
+                        dict(
+                            family=family,
+                            d=d,
+                            n=n,
+                            draw=draw,
+                            c=c,
+                            w=w,
+                            x=x_all[:n],
+                            y=y_all[:n],
+                            x_test=x_test,
+                            y_test=y_test,
+                        )
                     )
     return tasks
 
@@ -185,10 +195,12 @@ def _define_keras_classes():
             self.activation = keras.activations.get(activation)
 
         def build(self, input_shape):
-            self.kernel = self.add_weight(shape=self.kernel_init.shape, name="kernel",
-                                          initializer=_constant(self.kernel_init))
-            self.bias = self.add_weight(shape=self.bias_init.shape, name="bias",
-                                        initializer=_constant(self.bias_init))
+            self.kernel = self.add_weight(
+                shape=self.kernel_init.shape, name="kernel", initializer=_constant(self.kernel_init)
+            )
+            self.bias = self.add_weight(
+                shape=self.bias_init.shape, name="bias", initializer=_constant(self.bias_init)
+            )
 
         def call(self, x):
             return self.activation(ops.matmul(x, self.kernel) + self.bias)
@@ -216,8 +228,9 @@ def _define_keras_classes():
                 if k == 0:
                     kernel[np.arange(i)[None, :] >= fan_in[:, None]] = 0.0
                 last = k == len(widths) - 2
-                self.blocks.append(StackedDense(kernel, np.zeros((m, 1, o)),
-                                                None if last else activation))
+                self.blocks.append(
+                    StackedDense(kernel, np.zeros((m, 1, o)), None if last else activation)
+                )
 
         def call(self, x):
             for block in self.blocks:
@@ -239,18 +252,33 @@ def _define_keras_classes():
             self.ys = []
             for g, (x, y, fan_in) in enumerate(groups):
                 self.mlps.append(StackedMLP(fan_in, x.shape[-1], hidden, activation, seed + g))
-                self.xs.append(self.add_weight(shape=x.shape, trainable=False, name=f"x{g}",
-                                               initializer=_constant(x.astype("float32"))))
-                self.ys.append(self.add_weight(shape=y.shape, trainable=False, name=f"y{g}",
-                                               initializer=_constant(y.astype("float32"))))
+                self.xs.append(
+                    self.add_weight(
+                        shape=x.shape,
+                        trainable=False,
+                        name=f"x{g}",
+                        initializer=_constant(x.astype("float32")),
+                    )
+                )
+                self.ys.append(
+                    self.add_weight(
+                        shape=y.shape,
+                        trainable=False,
+                        name=f"y{g}",
+                        initializer=_constant(y.astype("float32")),
+                    )
+                )
 
         def call(self, dummy):
-            losses = [ops.mean(ops.square(mlp(x) - y), axis=1)
-                      for mlp, x, y in zip(self.mlps, self.xs, self.ys)]
+            losses = [
+                ops.mean(ops.square(mlp(x) - y), axis=1)
+                for mlp, x, y in zip(self.mlps, self.xs, self.ys)
+            ]
             return ops.expand_dims(ops.concatenate(losses), 0)
 
-    globals().update(StackedDense=StackedDense, StackedMLP=StackedMLP,
-                     StackedTrainer=StackedTrainer)
+    globals().update(
+        StackedDense=StackedDense, StackedMLP=StackedMLP, StackedTrainer=StackedTrainer
+    )
 
 
 def _sum_of_losses(y_true, y_pred):
@@ -296,9 +324,14 @@ def fit_networks(xs, ys, config=NetworkConfig()):
     chunk = max(1, min(config.steps_per_call, config.steps))
     calls = max(1, int(round(config.steps / chunk)))
     schedule = keras.optimizers.schedules.CosineDecay(
-        config.learning_rate, decay_steps=chunk * calls, alpha=config.final_lr_fraction)
-    trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=_sum_of_losses,
-                    steps_per_execution=chunk, jit_compile=config.jit_compile)
+        config.learning_rate, decay_steps=chunk * calls, alpha=config.final_lr_fraction
+    )
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=_sum_of_losses,
+        steps_per_execution=chunk,
+        jit_compile=config.jit_compile,
+    )
     dummy = np.zeros((chunk, 1), dtype="float32")
     history = trainer.fit(dummy, dummy, batch_size=1, epochs=calls, verbose=0, shuffle=False)
     final = keras.ops.convert_to_numpy(trainer(dummy[:1]))[0]
@@ -320,9 +353,15 @@ def fit_networks(xs, ys, config=NetworkConfig()):
         return out
 
     n_params = sum(int(np.prod(v.shape)) for v in trainer.trainable_weights)
-    info = dict(networks=len(xs), groups=len(groups), parameters=n_params,
-                steps=chunk * calls, compiled_calls=calls,
-                loss_history=list(history.history["loss"]), train_mse=train_mse)
+    info = dict(
+        networks=len(xs),
+        groups=len(groups),
+        parameters=n_params,
+        steps=chunk * calls,
+        compiled_calls=calls,
+        loss_history=list(history.history["loss"]),
+        train_mse=train_mse,
+    )
     return predict, info
 
 
@@ -342,11 +381,17 @@ def fit_baseline(x, y, config=BaselineConfig()):
     mean, std = y.mean(), y.std()
     std = std if std > 1e-12 else 1.0
     if n > d + 1:
-        rbf = RBFInterpolator(2 * x - 1, (y - mean) / std, kernel=config.kernel,
-                              smoothing=config.smoothing, degree=1)
+        rbf = RBFInterpolator(
+            2 * x - 1, (y - mean) / std, kernel=config.kernel, smoothing=config.smoothing, degree=1
+        )
     else:
-        rbf = RBFInterpolator(2 * x - 1, (y - mean) / std, kernel=config.fallback_kernel,
-                              smoothing=config.smoothing, degree=0)
+        rbf = RBFInterpolator(
+            2 * x - 1,
+            (y - mean) / std,
+            kernel=config.fallback_kernel,
+            smoothing=config.smoothing,
+            degree=0,
+        )
 
     def predict(x_new):
         return rbf(2 * np.asarray(x_new, dtype=float) - 1) * std + mean
@@ -361,10 +406,15 @@ def _errors(pred, truth):
     err = np.abs(pred - truth)
     scale = truth.std()
     scale = scale if scale > 0 else 1.0
-    return dict(mean_abs=err.mean(), max_abs=err.max(), f_std=truth.std(),
-                f_range=truth.max() - truth.min(),
-                mean_rel=err.mean() / scale, max_rel=err.max() / scale,
-                const_rel=np.abs(truth - truth.mean()).mean() / scale)
+    return dict(
+        mean_abs=err.mean(),
+        max_abs=err.max(),
+        f_std=truth.std(),
+        f_range=truth.max() - truth.min(),
+        mean_rel=err.mean() / scale,
+        max_rel=err.max() / scale,
+        const_rel=np.abs(truth - truth.mean()).mean() / scale,
+    )
 
 
 def run_study(config=StudyConfig(), baseline=True):
@@ -401,13 +451,13 @@ def run_study(config=StudyConfig(), baseline=True):
         tasks = make_tasks(config)
 
     with stage("networks"):
-        predict, info = fit_networks([t["x"] for t in tasks], [t["y"] for t in tasks],
-                                     config.network)
+        predict, info = fit_networks(
+            [t["x"] for t in tasks], [t["y"] for t in tasks], config.network
+        )
 
     if baseline:
         with stage("baseline"):
-            base_preds = [fit_baseline(t["x"], t["y"], config.baseline)(t["x_test"])
-                          for t in tasks]
+            base_preds = [fit_baseline(t["x"], t["y"], config.baseline)(t["x_test"]) for t in tasks]
 
     with stage("evaluation"):
         net_preds = predict([t["x_test"] for t in tasks])
@@ -415,11 +465,23 @@ def run_study(config=StudyConfig(), baseline=True):
         keys = ("family", "d", "n", "draw")
         for k, t in enumerate(tasks):
             cell = {key: t[key] for key in keys}
-            rows.append(dict(method="network", **cell, train_mse=info["train_mse"][k],
-                             **_errors(net_preds[k], t["y_test"])))
+            rows.append(
+                dict(
+                    method="network",
+                    **cell,
+                    train_mse=info["train_mse"][k],
+                    **_errors(net_preds[k], t["y_test"]),
+                )
+            )
             if baseline:
-                rows.append(dict(method="rbf", **cell, train_mse=np.nan,
-                                 **_errors(base_preds[k], t["y_test"])))
+                rows.append(
+                    dict(
+                        method="rbf",
+                        **cell,
+                        train_mse=np.nan,
+                        **_errors(base_preds[k], t["y_test"]),
+                    )
+                )
         results = pd.DataFrame(rows)
     timings["total"] = sum(timings.values())
     cpu["total"] = sum(cpu.values())

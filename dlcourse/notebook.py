@@ -3,21 +3,24 @@
 The environment variables must be set before Keras (and so TensorFlow) is
 imported, which is why chapters call :func:`notebook` before ``import keras``.
 """
+
+from __future__ import annotations
+
 import os
-import warnings
 
 DEFAULT_BACKEND = "tensorflow"
 
 
-def quiet_environment():
-    """Silence TensorFlow's C++ and Python logging at the source."""
+def quiet_environment() -> None:
+    """Silence TensorFlow's start-up notices at the source: they are printed while TensorFlow
+    is imported, so the settings must be in the environment before that."""
     os.environ.setdefault("KERAS_BACKEND", DEFAULT_BACKEND)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # oneDNN prints a notice on import; results are equal either way up to rounding.
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
-def device_name():
+def device_name() -> str:
     """A short description of the device the active Keras backend computes on."""
     import keras
 
@@ -39,34 +42,20 @@ def device_name():
     return "CPU"
 
 
-def notebook(seed=0, keras=True):
+def notebook(seed: int = 0, keras: bool = True) -> str | None:
     """Prepare a chapter: quiet logs, plot style, seeds; report backend and device.
 
     Returns the description it prints, e.g. ``"Keras 3.15.0, backend tensorflow, CPU"``.
     """
     quiet_environment()
-    import matplotlib
+    from dlcourse.figures import use_figure_style
 
-    matplotlib.rcParams.update(
-        {
-            "figure.figsize": (6.4, 4.0),
-            "figure.dpi": 100,
-            "savefig.dpi": 100,
-            "axes.grid": True,
-            "grid.alpha": 0.3,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    )
+    use_figure_style()
     import numpy as np
 
     np.random.seed(seed)
     if not keras:
         return None
-    import logging
-
-    logging.getLogger("absl").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module="tensorflow")
     import keras as _keras
 
     _keras.utils.set_random_seed(seed)

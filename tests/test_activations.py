@@ -1,4 +1,5 @@
 """The perceptron and the activation functions the book plots, against independent values."""
+
 import math
 
 import numpy as np
@@ -15,8 +16,7 @@ def test_lecture_perceptron_example_is_sigmoid_of_minus_six():
 
 def test_perceptron_evaluates_many_inputs_at_once():
     x = np.array([[-1.0, 2.0], [1.0, 2.0]])
-    np.testing.assert_allclose(act.perceptron(x, 1.0, [3.0, -2.0]),
-                               [1 / (1 + math.exp(6)), 0.5])
+    np.testing.assert_allclose(act.perceptron(x, 1.0, [3.0, -2.0]), [1 / (1 + math.exp(6)), 0.5])
 
 
 def test_perceptron_rejects_mismatched_weights():

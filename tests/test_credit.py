@@ -1,4 +1,5 @@
 """Tests for the synthetic credit-grade generator in dlcourse.credit."""
+
 import numpy as np
 import pandas as pd
 import pytest

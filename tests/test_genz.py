@@ -1,10 +1,11 @@
 """Tests of dlcourse.genz: values by hand, input checks, parameters, integrals."""
+
 import math
 
 import numpy as np
 import pytest
 
-from dlcourse.genz import B, FAMILIES, difficulty, genz, genz_params, integral
+from dlcourse.genz import FAMILIES, B, difficulty, genz, genz_params, integral
 
 # One set of parameters and points for the hand-computed values (d = 2).
 C = np.array([1.0, 2.0])
@@ -34,11 +35,21 @@ HAND = {
 
 def test_families_and_difficulties():
     assert FAMILIES == (
-        "oscillatory", "product_peak", "corner_peak", "gaussian", "continuous", "discontinuous"
+        "oscillatory",
+        "product_peak",
+        "corner_peak",
+        "gaussian",
+        "continuous",
+        "discontinuous",
     )
     assert set(B) == set(FAMILIES)
-    expected = {"oscillatory": 1.5, "corner_peak": 1.85, "gaussian": 7.03,
-                "continuous": 20.4, "discontinuous": 4.3}
+    expected = {
+        "oscillatory": 1.5,
+        "corner_peak": 1.85,
+        "gaussian": 7.03,
+        "continuous": 20.4,
+        "discontinuous": 4.3,
+    }
     for name, b in expected.items():
         assert B[name] == b
         assert difficulty(name, 7) == b
@@ -162,7 +173,9 @@ def test_corner_peak_integral_in_two_dimensions_by_hand():
     # int int (1 + a x + b y)^-3 = [1 - 1/(1+a) - 1/(1+b) + 1/(1+a+b)] / (2 a b)
     a, b = 1.0, 2.0
     expected = (1 - 1 / 2 - 1 / 3 + 1 / 4) / (2 * a * b)
-    assert integral("corner_peak", np.array([a, b]), np.array([0.5, 0.5])) == pytest.approx(expected)
+    assert integral("corner_peak", np.array([a, b]), np.array([0.5, 0.5])) == pytest.approx(
+        expected
+    )
 
 
 def test_integrals_with_a_zero_coefficient():

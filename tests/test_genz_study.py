@@ -1,10 +1,17 @@
 """Tests of the stacked training engine in dlcourse.genz_study (small networks, a few steps)."""
+
 import numpy as np
 import pytest
 
 from dlcourse.genz import genz, genz_params
-from dlcourse.genz_study import (NetworkConfig, StudyConfig, fit_baseline, fit_networks,
-                                 make_tasks, run_study)
+from dlcourse.genz_study import (
+    NetworkConfig,
+    StudyConfig,
+    fit_baseline,
+    fit_networks,
+    make_tasks,
+    run_study,
+)
 
 pytestmark = pytest.mark.slow  # trains networks: about 20 s of CPU time in all
 
@@ -19,8 +26,9 @@ def data(seed, n, d, family="gaussian"):
 
 
 def test_tasks_are_nested_and_reproducible():
-    config = StudyConfig(families=("gaussian", "oscillatory"), dims=(2, 3), sizes=(5, 20),
-                         draws=2, n_test=50)
+    config = StudyConfig(
+        families=("gaussian", "oscillatory"), dims=(2, 3), sizes=(5, 20), draws=2, n_test=50
+    )
     tasks = make_tasks(config)
     assert len(tasks) == 2 * 2 * 2 * 2
     again = make_tasks(config)
@@ -71,8 +79,14 @@ def test_baseline_interpolates_and_handles_few_points():
 
 @pytest.mark.filterwarnings("error")
 def test_small_study_runs():
-    config = StudyConfig(families=("oscillatory", "discontinuous"), dims=(2,), sizes=(10, 40),
-                         draws=2, n_test=100, network=SHORT)
+    config = StudyConfig(
+        families=("oscillatory", "discontinuous"),
+        dims=(2,),
+        sizes=(10, 40),
+        draws=2,
+        n_test=100,
+        network=SHORT,
+    )
     results, timings, info = run_study(config)
     assert len(results) == 2 * 2 * 2 * 2
     assert set(timings) == {"data", "networks", "baseline", "evaluation", "total"}

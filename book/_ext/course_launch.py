@@ -14,6 +14,10 @@ but Colab opens only ``.ipynb`` files, and the chapters are MyST Markdown. This 
 Binder keeps the theme's link (branch main, the ``.md`` source opens as a notebook through
 jupytext). The ``.ipynb`` download button is the theme's: it copies the executed notebook
 from ``_build/jupyter_execute`` to ``_build/html/_sources``.
+
+Exercise pages (``EXERCISE_NOTEBOOKS``) are different: their launch buttons open the student
+notebook ``exercises/<name>.ipynb`` on the main branch, on Colab and on Binder alike, and no Colab
+copy of the page itself is written (the page is only the statement).
 """
 from __future__ import annotations
 
@@ -28,6 +32,14 @@ import importlib.util, subprocess, sys
 if importlib.util.find_spec("dlcourse") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+{repo_url}@{branch}"], check=True)'''
+
+
+EXERCISE_NOTEBOOKS = {
+    "book/exercise_gradient_descent": "exercises/gradient_descent.ipynb",
+    "book/exercise_genz": "exercises/genz_approximation.ipynb",
+    "book/exercise_euler": "exercises/euler_equation.ipynb",
+}
+"""Exercise page -> the student notebook (relative to the repository root) its buttons open."""
 
 
 def _repo_parts(url: str):
@@ -92,6 +104,9 @@ def _on_page(app, pagename, templatename, context, doctree):
     if not (org and colab):
         return
     prefix = theme.get("path_to_docs", "").strip("/")
+    if pagename in EXERCISE_NOTEBOOKS:
+        _launch_student_notebook(group, colab, org, repo, theme, prefix, pagename)
+        return
     rel = f"{prefix}/{pagename}.ipynb" if prefix else f"{pagename}.ipynb"
     for button in group.get("buttons", []):
         if button.get("text") == "Colab":
@@ -104,6 +119,20 @@ def _on_page(app, pagename, templatename, context, doctree):
         out.parent.mkdir(parents=True, exist_ok=True)
         main = theme.get("repository_branch") or "main"
         nbformat.write(colab_notebook(nb, repo_url, main), out)
+
+
+def _launch_student_notebook(group, colab, org, repo, theme, prefix, pagename):
+    """Point an exercise page's Colab and Binder buttons at its student notebook."""
+    notebook = EXERCISE_NOTEBOOKS[pagename]
+    main = theme.get("repository_branch") or "main"
+    page = f"{prefix}/{pagename}" if prefix else pagename
+    for button in group.get("buttons", []):
+        if button.get("text") == "Colab":
+            button["url"] = f"{colab}/github/{org}/{repo}/blob/{main}/{notebook}"
+        elif button.get("text") == "Binder" and "?urlpath=" in button.get("url", ""):
+            base, urlpath = button["url"].split("?urlpath=", 1)
+            ui = urlpath.split(page, 1)[0]        # "tree/" or "lab/tree/", as the theme chose
+            button["url"] = f"{base}?urlpath={ui}{notebook}"
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):

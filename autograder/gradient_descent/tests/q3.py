@@ -20,13 +20,24 @@ def test_three_steps(batch_gd, np):
     theta, costs = (np.asarray(theta, dtype=float), np.asarray(costs, dtype=float))
     assert theta.shape == (2,), f'theta should have shape (2,), got {theta.shape}'
     assert costs.shape == (3,), f'costs should have length n_iters = 3, got shape {costs.shape}'
-    assert np.allclose(theta, theta_hat, rtol=1e-06), f'theta after 3 steps should be {theta_hat}, got {theta}'
-    assert np.allclose(costs, want_costs, rtol=1e-06), f'costs should be {np.round(want_costs, 6)} (each after its update), got {costs}'
+    assert np.allclose(theta, theta_hat, rtol=1e-05), f'theta after 3 steps should be {np.round(theta_hat, 6).tolist()}, got {theta.tolist()}'
+    assert np.allclose(costs, want_costs, rtol=1e-05), f'costs should be {np.round(want_costs, 6).tolist()} (each after its update), got {costs.tolist()}'
+
+@test_case(points=None, hidden=False)
+def test_one_step(batch_gd, np):
+    X = np.array([[1.0, 1.0], [1.0, 3.0]])
+    y = np.array([1.0, 2.0])
+    theta, costs = batch_gd(X, y, np.array([0.5, 0.0]), 0.1, 1)
+    theta, costs = (np.asarray(theta, dtype=float), np.asarray(costs, dtype=float))
+    want = np.array([0.5, 0.0]) - 0.1 * X.T @ (X @ np.array([0.5, 0.0]) - y) / 2
+    r = X @ want - y
+    assert theta.shape == (2,) and np.allclose(theta, want, rtol=1e-05), f'n_iters=1: theta should be {want.tolist()}, got {theta.tolist()}'
+    assert costs.shape == (1,) and np.allclose(costs, r @ r / 4, rtol=1e-05), f'n_iters=1: costs should be [{r @ r / 4:.6f}], the cost after the step, got {costs.tolist()}'
 
 @test_case(points=None, hidden=True)
 def test_random_problems(batch_gd, np):
     rng = np.random.default_rng(2718)
-    for m, p, lr, n_iters in [(50, 2, 0.1, 40), (13, 4, 0.05, 25), (30, 1, 0.5, 1)]:
+    for m, p, lr, n_iters in [(int(rng.integers(30, 70)), 2, 0.1, 40), (13, 4, 0.05, 25), (30, 1, 0.5, 1), (7, 0, 0.3, 9)]:
         X = np.column_stack([np.ones(m), rng.normal(size=(m, p))])
         y = X @ rng.normal(size=p + 1) + 0.5 * rng.normal(size=m)
         theta0 = rng.normal(size=p + 1)
@@ -37,7 +48,9 @@ def test_random_problems(batch_gd, np):
             want.append(r @ r / (2 * m))
         theta, costs = batch_gd(X, y, theta0.copy(), lr, n_iters)
         theta, costs = (np.asarray(theta, dtype=float), np.asarray(costs, dtype=float))
-        assert costs.shape == (n_iters,), f'costs shape {costs.shape}, expected ({n_iters},)'
-        assert np.allclose(theta, theta_hat, rtol=1e-05, atol=1e-08), f'theta wrong for m={m}, lr={lr}'
-        assert np.allclose(costs, want, rtol=1e-05, atol=1e-10), f'costs wrong for m={m}, lr={lr}'
+        label = f'm={m}, p={p}, lr={lr}, n_iters={n_iters}'
+        assert theta.shape == (p + 1,), f'{label}: theta shape {theta.shape}, expected {(p + 1,)}'
+        assert costs.shape == (n_iters,), f'{label}: costs shape {costs.shape}, expected ({n_iters},)'
+        assert np.allclose(theta, theta_hat, rtol=1e-05, atol=1e-08), f'{label}: theta differs from batch gradient descent'
+        assert np.allclose(costs, want, rtol=1e-05, atol=1e-10), f'{label}: costs differ (costs[k] is the cost after update k + 1)'
 

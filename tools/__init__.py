@@ -1,0 +1,1 @@
+"""Build, benchmark and maintenance scripts (importable as `tools.*` from the repository root)."""

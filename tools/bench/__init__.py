@@ -1,0 +1,1 @@
+"""Benchmarks: build times against stock Jupyter Book, the Genz study, chapters on a GPU."""

@@ -1,0 +1,57 @@
+"""Wall time and peak memory of a command's whole process tree (for the benchmarks)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_mib: float
+    returncode: int
+    output_tail: str
+
+
+def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, interval: float = 0.2) -> Measured:
+    """Run cmd, sampling the memory of its process tree every `interval` seconds."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        ps = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                peak = max(peak, tree_rss(ps))
+            except psutil.Error:
+                break
+            time.sleep(interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    done.set()
+    sampler.join()
+    return Measured(time.perf_counter() - start, peak / 2**20, proc.returncode, out[-3000:])
