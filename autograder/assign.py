@@ -33,6 +33,7 @@ Everything under ``exercises/`` and ``autograder/`` is committed and must never 
 ``--no-run-tests`` is given; that check executes the whole solution notebook with
 ``DLCOURSE_GRADING=1`` (so heavy study cells skip themselves) and needs no Docker.
 """
+
 import argparse
 import ast
 import json
@@ -78,11 +79,13 @@ def questions_spec(exercise, solution_path, test_files):
         manual = bool(config.get("manual", False))
         if not manual and name not in test_files:
             raise ValueError(f"{exercise}: autograded question {name} has no tests")
-        questions.append({
-            "name": name,
-            "points": config.get("points", 1),
-            "kind": "manual" if manual else "auto",
-        })
+        questions.append(
+            {
+                "name": name,
+                "points": config.get("points", 1),
+                "kind": "manual" if manual else "auto",
+            }
+        )
     return {
         "exercise": exercise,
         "questions": questions,
@@ -140,7 +143,7 @@ def checks_cell_source(tests):
     """The cell that defines ``check``: the helper of ``dlcourse/checks.py`` and the public tests."""
     helper = CHECKS_SOURCE.read_text().rstrip("\n")
     return (
-        "# The public checks: run this cell once, then check(\"q1\") etc. after each question,\n"
+        '# The public checks: run this cell once, then check("q1") etc. after each question,\n'
         "# and check.all() at the end. (Nothing to edit here.)\n"
         f"{helper}\n\n\n"
         f"PUBLIC_CHECKS = {json.dumps(tests, indent=4)}\n"
@@ -160,7 +163,9 @@ def student_form(nb, exercise, tests):
     """otter's notebook (student or autograder version) turned into what students get."""
     cells = []
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.lstrip().startswith(("import otter", "# Initialize Otter")):
+        if cell.cell_type == "code" and cell.source.lstrip().startswith(
+            ("import otter", "# Initialize Otter")
+        ):
             continue
         match = CHECK_CELL.match(cell.source) if cell.cell_type == "code" else None
         if match:
@@ -172,11 +177,14 @@ def student_form(nb, exercise, tests):
             for key in ("deletable", "editable"):
                 cell.metadata.pop(key, None)
         cells.append(cell)
-    head = [nbformat.v4.new_code_cell(install_cell_source(exercise)),
-            nbformat.v4.new_code_cell(checks_cell_source(tests))]
+    head = [
+        nbformat.v4.new_code_cell(install_cell_source(exercise)),
+        nbformat.v4.new_code_cell(checks_cell_source(tests)),
+    ]
     for cell in head:
-        cell.metadata = nbformat.from_dict({"deletable": False, "editable": False,
-                                            "jupyter": {"source_hidden": True}})
+        cell.metadata = nbformat.from_dict(
+            {"deletable": False, "editable": False, "jupyter": {"source_hidden": True}}
+        )
     # the title stays on top, the set-up cells follow it
     first, rest = cells[:1], cells[1:]
     tail = [nbformat.v4.new_markdown_cell(FINAL_MARKDOWN), nbformat.v4.new_code_cell("check.all()")]
@@ -210,7 +218,9 @@ def run_otter_assign(solution_path, out_dir, run_tests):
     env = dict(os.environ, DLCOURSE_GRADING="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"otter assign failed for {solution_path}:\n{proc.stdout}\n{proc.stderr}")
+        raise RuntimeError(
+            f"otter assign failed for {solution_path}:\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -245,38 +255,57 @@ def assign(exercise, root=REPO, run_tests=True, solutions_dir=REPO / "solutions"
         spec_path = root / "autograder" / exercise / "questions.json"
         spec_path.write_text(json.dumps(spec, indent=2) + "\n")
 
-        nb = student_form(read_otter_notebook(out / "student" / f"{exercise}.ipynb"),
-                          exercise, public)
+        nb = student_form(
+            read_otter_notebook(out / "student" / f"{exercise}.ipynb"), exercise, public
+        )
         nb_path = root / "exercises" / f"{exercise}.ipynb"
         nb_path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, nb_path)
 
-        solved = student_form(read_otter_notebook(out / "autograder" / f"{exercise}.ipynb"),
-                              exercise, public)
+        solved = student_form(
+            read_otter_notebook(out / "autograder" / f"{exercise}.ipynb"), exercise, public
+        )
         solved_path = root / "_build" / "exercises" / f"{exercise}.solved.ipynb"
         solved_path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(solved, solved_path)
 
-    return {"notebook": nb_path, "tests": sorted(test_files.values()), "questions": spec_path,
-            "solved": solved_path}
+    return {
+        "notebook": nb_path,
+        "tests": sorted(test_files.values()),
+        "questions": spec_path,
+        "solved": solved_path,
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder.assign",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("exercises", nargs="*", default=list(EXERCISES),
-                        help=f"exercises to generate (default: {' '.join(EXERCISES)})")
-    parser.add_argument("--root", default=str(REPO),
-                        help="write exercises/, autograder/ and _build/ under this folder")
-    parser.add_argument("--no-run-tests", action="store_true",
-                        help="do not let otter check that the solutions pass their tests")
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.assign", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "exercises",
+        nargs="*",
+        default=list(EXERCISES),
+        help=f"exercises to generate (default: {' '.join(EXERCISES)})",
+    )
+    parser.add_argument(
+        "--root",
+        default=str(REPO),
+        help="write exercises/, autograder/ and _build/ under this folder",
+    )
+    parser.add_argument(
+        "--no-run-tests",
+        action="store_true",
+        help="do not let otter check that the solutions pass their tests",
+    )
     args = parser.parse_args(argv)
     for exercise in args.exercises:
         if exercise not in EXERCISES:
             parser.error(f"unknown exercise {exercise!r}; known: {', '.join(EXERCISES)}")
         written = assign(exercise, root=args.root, run_tests=not args.no_run_tests)
-        print(f"{exercise}: {written['notebook']}, {len(written['tests'])} test files, "
-              f"{written['questions']}, {written['solved']}")
+        print(
+            f"{exercise}: {written['notebook']}, {len(written['tests'])} test files, "
+            f"{written['questions']}, {written['solved']}"
+        )
 
 
 if __name__ == "__main__":

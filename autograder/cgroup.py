@@ -12,6 +12,7 @@ and named ``dlgrade-<grader pid>-<n>`` so that :func:`sweep_stale` can remove th
 killed grader left behind. Writing to cgroupfs needs root (or a delegated subtree);
 :func:`available` says whether it works here.
 """
+
 import itertools
 import os
 import signal
@@ -160,7 +161,9 @@ class Cgroup:
         if self.version == 2:
             text = _read(os.path.join(self.dirs[""], "memory.peak"), "0").strip()
         else:
-            text = _read(os.path.join(self.dirs["memory"], "memory.max_usage_in_bytes"), "0").strip()
+            text = _read(
+                os.path.join(self.dirs["memory"], "memory.max_usage_in_bytes"), "0"
+            ).strip()
         return int(text) if text.isdigit() else 0
 
     def kill_all(self, timeout=10.0):
@@ -233,7 +236,7 @@ def sweep_stale():
         except OSError:
             continue
         for name in names:
-            owner = name[len(PREFIX):].split("-")[0]
+            owner = name[len(PREFIX) :].split("-")[0]
             if not name.startswith(PREFIX) or not owner.isdigit() or _pid_alive(int(owner)):
                 continue
             stale = Cgroup.__new__(Cgroup)

@@ -19,6 +19,7 @@ serves for the student (the tests' callbacks) take at most
 This module is imported by the grader and by ``harness.py`` inside the sandbox, so it
 imports nothing but the standard library and numpy, and it holds no tests.
 """
+
 import base64
 import builtins
 import contextlib
@@ -98,8 +99,12 @@ def remote_exception(type_name, message):
     base = getattr(builtins, name, None)
     bases = (RemoteError,)
     # Iteration-control exceptions would end a generator or map() in the grader early.
-    usable = (isinstance(base, type) and issubclass(base, Exception) and base is not RemoteError
-              and not issubclass(base, (StopIteration, StopAsyncIteration)))
+    usable = (
+        isinstance(base, type)
+        and issubclass(base, Exception)
+        and base is not RemoteError
+        and not issubclass(base, (StopIteration, StopAsyncIteration))
+    )
     if usable:
         bases = (RemoteError, base)
     try:
@@ -186,8 +191,9 @@ class Codec:
     final state can be sent back after a call.
     """
 
-    def __init__(self, export=None, make_proxy=None, max_elements=MAX_ELEMENTS,
-                 max_bytes=MAX_MESSAGE_BYTES):
+    def __init__(
+        self, export=None, make_proxy=None, max_elements=MAX_ELEMENTS, max_bytes=MAX_MESSAGE_BYTES
+    ):
         self.export = export
         self.make_proxy = make_proxy
         self.max_elements = max_elements
@@ -204,8 +210,10 @@ class Codec:
         self._elements += array_work(shape)
         self._bytes += 4 * (math.prod(shape) * itemsize + 2) // 3
         if self._elements > self.max_elements:
-            raise ChannelError(f"arrays of more than {self.max_elements} elements in one "
-                               f"message (shape {tuple(shape)})")
+            raise ChannelError(
+                f"arrays of more than {self.max_elements} elements in one "
+                f"message (shape {tuple(shape)})"
+            )
         if self._bytes > self.max_bytes:
             raise ChannelError(f"arrays of more than {self.max_bytes >> 20} MiB in one message")
 
@@ -260,8 +268,13 @@ class Codec:
             raise ChannelError(f"generators with bit generator {name} cannot be sent")
         tag = len(self.sent_rngs)
         self.sent_rngs.append(rng)
-        return {"__rng__": {"tag": tag, "bit_generator": name,
-                            "state": self._enc(bitgen.state, depth + 1)}}
+        return {
+            "__rng__": {
+                "tag": tag,
+                "bit_generator": name,
+                "state": self._enc(bitgen.state, depth + 1),
+            }
+        }
 
     def _enc_other(self, value, depth):
         """Subclasses of plain types and array-likes (e.g. tensors) become plain values."""
@@ -294,7 +307,7 @@ class Codec:
             return [self._dec(v, depth + 1) for v in data]
         if type(data) is not dict or len(data) != 1:
             raise ChannelError("malformed value")
-        (tag, payload), = data.items()
+        ((tag, payload),) = data.items()
         if tag == "__float__":
             if payload not in ("nan", "inf", "-inf"):
                 raise ChannelError("malformed float")
@@ -373,7 +386,7 @@ class Pipe:
             if not writable:
                 raise ChannelTimeout("timed out sending")
             try:
-                written = os.write(self.write_fd, view[:1 << 16])
+                written = os.write(self.write_fd, view[: 1 << 16])
             except BlockingIOError:
                 continue
             except (BrokenPipeError, OSError) as exc:
@@ -517,8 +530,12 @@ class Peer:
         return RemoteFunction(self, {"handle": handle}, f"<remote callable {handle}>")
 
     def codec(self, max_elements=MAX_ELEMENTS):
-        return Codec(export=self.export, make_proxy=self.proxy, max_elements=max_elements,
-                     max_bytes=self.pipe.max_bytes)
+        return Codec(
+            export=self.export,
+            make_proxy=self.proxy,
+            max_elements=max_elements,
+            max_bytes=self.pipe.max_bytes,
+        )
 
     def request(self, message, deadline=None):
         """Send a request and return the decoded reply value (raise on remote error)."""
@@ -534,8 +551,12 @@ class Peer:
 
     def call(self, target, args, kwargs, deadline=None):
         codec = self.codec()
-        payload = {"kind": "call", "target": target,
-                   "args": codec.encode(list(args)), "kwargs": codec.encode(dict(kwargs))}
+        payload = {
+            "kind": "call",
+            "target": target,
+            "args": codec.encode(list(args)),
+            "kwargs": codec.encode(dict(kwargs)),
+        }
         reply = self.request(payload, deadline)
         return self._unpack(reply, codec)
 
@@ -545,8 +566,9 @@ class Peer:
     def _unpack(self, reply, sent_codec):
         if not reply.get("ok"):
             error = reply.get("error") or {}
-            raise remote_exception(str(error.get("type", "Exception"))[:100],
-                                   str(error.get("message", ""))[:2000])
+            raise remote_exception(
+                str(error.get("type", "Exception"))[:100], str(error.get("message", ""))[:2000]
+            )
         codec = self.codec()
         value = codec.decode(reply.get("value"))
         self._sync_rngs(reply.get("rngs"), sent_codec)
@@ -587,15 +609,26 @@ class Peer:
                 else:
                     raise ChannelError(f"unknown request {kind!r}")
                 # the result is size-checked while it is encoded, before any JSON exists
-                reply = {"kind": "reply", "id": msg_id, "ok": True,
-                         "value": self.codec().encode(value)}
-                reply["rngs"] = [[tag, Codec().encode(rng.bit_generator.state)]
-                                 for tag, rng in codec.received_rngs if type(tag) is int]
+                reply = {
+                    "kind": "reply",
+                    "id": msg_id,
+                    "ok": True,
+                    "value": self.codec().encode(value),
+                }
+                reply["rngs"] = [
+                    [tag, Codec().encode(rng.bit_generator.state)]
+                    for tag, rng in codec.received_rngs
+                    if type(tag) is int
+                ]
         except (ChannelClosed, ChannelTimeout):
             raise
         except BaseException as exc:  # noqa: BLE001 - report anything the callee raised
-            reply = {"kind": "reply", "id": msg_id, "ok": False,
-                     "error": {"type": type(exc).__name__, "message": str(exc)[:2000]}}
+            reply = {
+                "kind": "reply",
+                "id": msg_id,
+                "ok": False,
+                "error": {"type": type(exc).__name__, "message": str(exc)[:2000]},
+            }
         self.pipe.send(reply, deadline)
 
     def _target(self, target):

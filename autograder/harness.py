@@ -13,6 +13,7 @@ inside bubblewrap, next to ``channel.py``; neither file holds tests or solutions
 Student output goes to this process's stdout/stderr, which the grader caps; the channel
 uses its own file descriptors.
 """
+
 import argparse
 import os
 import re
@@ -114,7 +115,7 @@ def run_cells(cells, namespace, pipe, seed):
 def public_names(namespace, limit=2000):
     """``{name: {"kind": "callable"|"module"|"data", ...}}`` for the notebook's globals."""
     names = {}
-    for name, value in list(namespace.items())[:limit * 4]:
+    for name, value in list(namespace.items())[: limit * 4]:
         if name.startswith("_") or len(names) >= limit:
             continue
         if isinstance(value, types.ModuleType):

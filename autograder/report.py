@@ -25,8 +25,7 @@ def student_text(text: str) -> list[str]:
     """
     text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return [_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
-            for line in text.split("\n")]
+    return [_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line) for line in text.split("\n")]
 
 
 def _header(result: SubmissionResult):

@@ -30,6 +30,7 @@ bubblewrap) runs only where the kernel gives it a mount and network namespace (p
 and the Python installation is readable by the sandbox uid; :func:`preflight` proves it.
 ``plain`` isolates nothing and needs an explicit opt-out.
 """
+
 import ctypes
 import ctypes.util
 import dataclasses
@@ -65,19 +66,19 @@ ROOT_WORK_DIR = "/var/lib/dlcourse-grader"
 class Limits:
     """Resource limits for one submission (seconds, MiB, counts)."""
 
-    timeout: float = 300.0          # whole submission: cells + tests
-    call_timeout: float = 60.0      # one call of a student function (callbacks included)
-    memory_mb: int = 2048           # RLIMIT_DATA per process; the cgroup's memory limit
-    rss_slack_mb: int = 768         # watchdog kills the tree at memory_mb + slack resident
-    nproc: int = 256                # RLIMIT_NPROC for the sandbox uid (threads count)
-    file_mb: int = 64               # RLIMIT_FSIZE
+    timeout: float = 300.0  # whole submission: cells + tests
+    call_timeout: float = 60.0  # one call of a student function (callbacks included)
+    memory_mb: int = 2048  # RLIMIT_DATA per process; the cgroup's memory limit
+    rss_slack_mb: int = 768  # watchdog kills the tree at memory_mb + slack resident
+    nproc: int = 256  # RLIMIT_NPROC for the sandbox uid (threads count)
+    file_mb: int = 64  # RLIMIT_FSIZE
     nofile: int = 1024
-    output_kept: int = 64 << 10     # bytes of stdout/stderr kept for the report
-    output_max: int = 32 << 20      # more than this in total kills the submission
-    threads: int = 1                # BLAS / TF thread pools inside the sandbox
-    cpus: float = 1.0               # CPU quota of the submission's cgroup
-    workdir_mb: int = 256           # size of the tmpfs working directory
-    tmp_mb: int = 128               # size of each private /tmp, /var/tmp, /dev/shm
+    output_kept: int = 64 << 10  # bytes of stdout/stderr kept for the report
+    output_max: int = 32 << 20  # more than this in total kills the submission
+    threads: int = 1  # BLAS / TF thread pools inside the sandbox
+    cpus: float = 1.0  # CPU quota of the submission's cgroup
+    workdir_mb: int = 256  # size of the tmpfs working directory
+    tmp_mb: int = 128  # size of each private /tmp, /var/tmp, /dev/shm
 
 
 class StudentGone(Exception):
@@ -91,11 +92,15 @@ class SandboxUnavailable(Exception):
 # --------------------------------------------------------------------------- mode
 
 
-INSTALL_BWRAP = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; "
-                 "Fedora: `dnf install bubblewrap`)")
-OPT_OUT = ("to try the grader on a laptop without any isolation, pass the grader's "
-           "--allow-unisolated flag (never for real students: every row is marked "
-           "NOT ISOLATED)")
+INSTALL_BWRAP = (
+    "install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; "
+    "Fedora: `dnf install bubblewrap`)"
+)
+OPT_OUT = (
+    "to try the grader on a laptop without any isolation, pass the grader's "
+    "--allow-unisolated flag (never for real students: every row is marked "
+    "NOT ISOLATED)"
+)
 
 _MODE = None
 _probe_cache = {}
@@ -130,7 +135,8 @@ def choose_mode(allow_unisolated=False):
         + " ".join(p[0].upper() + p[1:] + "." for p in problems)
         + f" To fix it: {INSTALL_BWRAP}; or, as root without bubblewrap, use a Python "
         "installation that other users can read (e.g. under /opt or /usr/local, not a "
-        f"0700 home). Or, {OPT_OUT}.")
+        f"0700 home). Or, {OPT_OUT}."
+    )
 
 
 def _remember(mode):
@@ -155,9 +161,14 @@ def bwrap_problem():
         try:
             done = subprocess.run(cmd, capture_output=True, timeout=30)
             error = done.stderr.decode("utf-8", "replace").strip()[-300:]
-            _probe_cache[key] = None if done.returncode == 0 else (
-                f"bubblewrap cannot create its namespaces here ({error or done.returncode}); "
-                "in a container, allow user namespaces or run it with CAP_SYS_ADMIN")
+            _probe_cache[key] = (
+                None
+                if done.returncode == 0
+                else (
+                    f"bubblewrap cannot create its namespaces here ({error or done.returncode}); "
+                    "in a container, allow user namespaces or run it with CAP_SYS_ADMIN"
+                )
+            )
         except (OSError, subprocess.SubprocessError) as exc:
             _probe_cache[key] = f"bubblewrap failed to start ({exc})"
     return _probe_cache[key]
@@ -169,12 +180,14 @@ def bwrap_flags():
     key = ("help", path)
     if key not in _probe_cache:
         try:
-            text = subprocess.run([path, "--help"], capture_output=True, text=True,
-                                  timeout=10).stdout
+            text = subprocess.run(
+                [path, "--help"], capture_output=True, text=True, timeout=10
+            ).stdout
         except (OSError, subprocess.SubprocessError, TypeError):
             text = ""
-        _probe_cache[key] = {flag for flag in ("--disable-userns", "--size", "--perms")
-                             if flag in text}
+        _probe_cache[key] = {
+            flag for flag in ("--disable-userns", "--size", "--perms") if flag in text
+        }
     return _probe_cache[key]
 
 
@@ -185,11 +198,15 @@ def setuid_problems():
     problems = []
     if not python_readable_by_others():
         roots = ", ".join(python_roots())
-        problems.append(f"the sandbox user cannot read this Python installation ({roots}): "
-                        "a folder above it is not readable by other users")
+        problems.append(
+            f"the sandbox user cannot read this Python installation ({roots}): "
+            "a folder above it is not readable by other users"
+        )
     if not _namespaces_work():
-        problems.append("the kernel refuses a mount and network namespace (needed for a "
-                        "private /tmp, hidden tests and no network)")
+        problems.append(
+            "the kernel refuses a mount and network namespace (needed for a "
+            "private /tmp, hidden tests and no network)"
+        )
     return problems
 
 
@@ -220,8 +237,12 @@ def isolated_concurrency(mode):
     otherwise one submission's fork storm or ``memfd`` memory could hurt its neighbour,
     and the orchestrator must grade one at a time.
     """
-    return (mode in ("bwrap", "setuid") and os.getuid() == 0 and cgroups_enabled()
-            and cgroup.available())
+    return (
+        mode in ("bwrap", "setuid")
+        and os.getuid() == 0
+        and cgroups_enabled()
+        and cgroup.available()
+    )
 
 
 def python_readable_by_others():
@@ -281,24 +302,32 @@ def preflight(mode, limits=None, env=None, secret_paths=()):
             problems.append("the student's code runs as root")
         if mode != "plain":
             for path in secret_paths:
-                if student.peer.call({"name": "preflight_can_read"}, [path], {},
-                                     student.call_deadline()):
+                if student.peer.call(
+                    {"name": "preflight_can_read"}, [path], {}, student.call_deadline()
+                ):
                     problems.append(f"the sandbox user can read the tests ({path})")
             with tempfile.NamedTemporaryFile(dir="/tmp", prefix="dlgrade-preflight-") as mark:
-                if student.peer.call({"name": "preflight_sees"}, [mark.name], {},
-                                     student.call_deadline()):
+                if student.peer.call(
+                    {"name": "preflight_sees"}, [mark.name], {}, student.call_deadline()
+                ):
                     problems.append("the sandbox shares the host's /tmp")
             with socket.create_server(("127.0.0.1", 0)) as listener:  # on the host
                 port = listener.getsockname()[1]
-                if student.peer.call({"name": "preflight_can_connect"}, [port], {},
-                                     student.call_deadline()):
+                if student.peer.call(
+                    {"name": "preflight_can_connect"}, [port], {}, student.call_deadline()
+                ):
                     problems.append("the sandbox reaches the host's network")
         if problems:
-            raise SandboxUnavailable(f"The {mode} sandbox is not isolated: "
-                                     + "; ".join(problems) + f". {INSTALL_BWRAP}.")
+            raise SandboxUnavailable(
+                f"The {mode} sandbox is not isolated: "
+                + "; ".join(problems)
+                + f". {INSTALL_BWRAP}."
+            )
     except (StudentGone, channel.ChannelError) as exc:
-        raise SandboxUnavailable(f"The {mode} sandbox stopped during the pre-flight check "
-                                 f"({exc}); {_preflight_failure(mode, student)}") from None
+        raise SandboxUnavailable(
+            f"The {mode} sandbox stopped during the pre-flight check "
+            f"({exc}); {_preflight_failure(mode, student)}"
+        ) from None
     finally:
         student.close()
         slot.release()
@@ -308,16 +337,23 @@ def _preflight_failure(mode, student):
     stderr = student.output_text("stderr").strip()
     last = stderr.splitlines()[-1][:300] if stderr else ""
     cause = student.reason or "; ".join(e["error"] for e in student.cell_errors)
-    text = (f"The grader's pre-flight check failed: in {mode} mode the sandbox user could "
-            f"not start Python and import numpy and the harness ({cause}"
-            + (f"; Python said: {last}" if last else "") + "). ")
+    text = (
+        f"The grader's pre-flight check failed: in {mode} mode the sandbox user could "
+        f"not start Python and import numpy and the harness ({cause}"
+        + (f"; Python said: {last}" if last else "")
+        + "). "
+    )
     missing = re.findall(r"No module named '([\w.]+)'", stderr)
     stdlib = any(name.split(".")[0] in sys.stdlib_module_names for name in missing)
-    if stdlib or any(sign in stderr for sign in
-                     ("encodings", "platform independent libraries", "Permission denied")):
-        text += ("The sandbox user cannot import Python's standard library: the Python "
-                 f"installation ({', '.join(python_roots())}) is not readable by other "
-                 "users. ")
+    if stdlib or any(
+        sign in stderr
+        for sign in ("encodings", "platform independent libraries", "Permission denied")
+    ):
+        text += (
+            "The sandbox user cannot import Python's standard library: the Python "
+            f"installation ({', '.join(python_roots())}) is not readable by other "
+            "users. "
+        )
     return text + f"To fix it: {INSTALL_BWRAP}; or use a Python readable by other users."
 
 
@@ -395,7 +431,7 @@ def sweep_stale():
     except OSError:
         return removed
     for name in names:
-        owner = name[len(WORK_PREFIX):].split("-")[0]
+        owner = name[len(WORK_PREFIX) :].split("-")[0]
         if name.startswith(WORK_PREFIX) and owner.isdigit() and not psutil.pid_exists(int(owner)):
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
             removed += 1
@@ -418,8 +454,11 @@ def die_with_parent():
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x20000, 0x4000000, 0x8000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 0x40000
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True) \
-    if sys.platform.startswith("linux") else None
+_LIBC = (
+    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if sys.platform.startswith("linux")
+    else None
+)
 
 
 def _check(result, what):
@@ -453,8 +492,15 @@ def _own_proc_instances():
 
 
 def _namespace_flags():
-    flags = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-             "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    flags = [
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+    ]
     if os.getuid() != 0:
         flags.append("--unshare-user")
     return flags
@@ -470,8 +516,14 @@ def _base_binds():
         elif os.path.isdir(path):
             binds += ["--ro-bind", path, path]
     binds += ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700
-    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
-                 "/etc/localtime", "/etc/alternatives", "/etc/fonts"):
+    for path in (
+        "/etc/ld.so.cache",
+        "/etc/ld.so.conf",
+        "/etc/ld.so.conf.d",
+        "/etc/localtime",
+        "/etc/alternatives",
+        "/etc/fonts",
+    ):
         binds += ["--ro-bind-try", path, path]
     return binds + ["--proc", "/proc", "--dev", "/dev"]
 
@@ -480,8 +532,13 @@ def python_roots():
     """Folders holding the Python installation and environment (outside ``/usr``)."""
     roots = []
     exe_dir = os.path.dirname(os.path.realpath(sys.executable))
-    for path in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
-                 os.path.dirname(exe_dir)):
+    for path in (
+        sys.prefix,
+        sys.exec_prefix,
+        sys.base_prefix,
+        sys.base_exec_prefix,
+        os.path.dirname(exe_dir),
+    ):
         real = os.path.realpath(path)
         if real == "/usr" or real.startswith("/usr/"):
             continue
@@ -584,6 +641,7 @@ def sandbox_env(limits, home, tmp=None):
 
 def _child_setup(limits, nproc, procs_files, setuid_mounts):
     """Runs in the child between fork and exec (modules already imported)."""
+
     def apply():
         if _LIBC is not None:
             _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -600,6 +658,7 @@ def _child_setup(limits, nproc, procs_files, setuid_mounts):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         cpu = int(limits.timeout * 4) + 10
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
     return apply
 
 
@@ -607,6 +666,7 @@ def _setuid_mounts(limits, workdir, uid, hidden, rules=None):
     """setuid mode: namespaces, private tmp dirs, a size-limited tmpfs working folder
     owned by the sandbox uid, an empty read-only tmpfs over every hidden folder, and
     the seccomp filter (last: it forbids mounting)."""
+
     def apply():
         _enter_namespaces(limits.tmp_mb << 20)
         _mount_tmpfs(workdir, limits.workdir_mb << 20, f"mode=0700,uid={uid},gid={uid}")
@@ -614,11 +674,20 @@ def _setuid_mounts(limits, workdir, uid, hidden, rules=None):
             if os.path.isdir(path):  # gone already when it lived under a private /tmp
                 _mount_tmpfs(path, 4096, "mode=0000", MS_NOSUID | MS_NODEV | MS_RDONLY)
         if _own_proc_instances():  # other users' processes (the grader's cmdline) vanish
-            _check(_LIBC.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                               b"hidepid=invisible"), "mount /proc")
+            _check(
+                _LIBC.mount(
+                    b"proc",
+                    b"/proc",
+                    b"proc",
+                    MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    b"hidepid=invisible",
+                ),
+                "mount /proc",
+            )
         os.chdir(workdir)  # the old cwd is the folder under the new mount
         if rules is not None:
             rules.load()
+
     return apply
 
 
@@ -691,8 +760,9 @@ class StudentProcess:
             raise RuntimeError(f"processes of sandbox uid {self.slot.uid} cannot be killed")
         if os.getuid() == 0 and self.mode != "plain" and cgroups_enabled():
             try:
-                self.cgroup = cgroup.Cgroup(self.limits.memory_mb << 20, self.limits.nproc,
-                                            self.limits.cpus)
+                self.cgroup = cgroup.Cgroup(
+                    self.limits.memory_mb << 20, self.limits.nproc, self.limits.cpus
+                )
             except cgroup.CgroupError:
                 self.cgroup = None  # the RSS/shmem watchdog is the only memory guard
         to_child_r, to_child_w = os.pipe()
@@ -705,10 +775,16 @@ class StudentProcess:
             cmd, cwd, env, nproc, mounts = self._command(to_child_r, from_child_w)
             procs = self.cgroup.procs_files if self.cgroup else []
             self._proc = subprocess.Popen(
-                cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, pass_fds=passed,
+                cmd,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=passed,
                 preexec_fn=_child_setup(self.limits, nproc, procs, mounts),
-                start_new_session=True)
+                start_new_session=True,
+            )
         except BaseException:
             for fd in (to_child_w, from_child_r):
                 os.close(fd)
@@ -747,20 +823,41 @@ class StudentProcess:
         return home, grader_dir
 
     def _command(self, in_fd, out_fd):
-        uid_args = [] if self.slot.uid is None else ["--uid", str(self.slot.uid),
-                                                      "--gid", str(self.slot.gid)]
+        uid_args = (
+            []
+            if self.slot.uid is None
+            else ["--uid", str(self.slot.uid), "--gid", str(self.slot.gid)]
+        )
         nproc = self.limits.nproc
         if self.slot.uid is None:  # not root: the limit counts this user's processes too
             nproc += _count_user_processes(os.getuid())
         if self.mode == "bwrap":
-            args = [sys.executable, "-s", "-B", f"{SANDBOX_GRADER}/harness.py",
-                    "--in-fd", str(in_fd), "--out-fd", str(out_fd), *uid_args]
+            args = [
+                sys.executable,
+                "-s",
+                "-B",
+                f"{SANDBOX_GRADER}/harness.py",
+                "--in-fd",
+                str(in_fd),
+                "--out-fd",
+                str(out_fd),
+                *uid_args,
+            ]
             env = {**sandbox_env(self.limits, SANDBOX_HOME), **self.extra_env}
             cmd = bwrap_command(self.limits, env, args, self._seccomp_fd)
             return cmd, None, {"PATH": "/usr/bin:/bin"}, nproc, None
         home, grader_dir = self._make_workdir()
-        args = [sys.executable, "-s", "-B", os.path.join(grader_dir, "harness.py"),
-                "--in-fd", str(in_fd), "--out-fd", str(out_fd), *uid_args]
+        args = [
+            sys.executable,
+            "-s",
+            "-B",
+            os.path.join(grader_dir, "harness.py"),
+            "--in-fd",
+            str(in_fd),
+            "--out-fd",
+            str(out_fd),
+            *uid_args,
+        ]
         mounts = None
         tmp = None
         if self.mode == "setuid":
@@ -828,8 +925,11 @@ class StudentProcess:
 
     def _note_oom(self):
         if self.cgroup is not None and self.cgroup.oom_killed():
-            self._set_status("memory", f"went over its memory limit of {self.limits.memory_mb} "
-                                       "MiB (the kernel ended a process of the notebook)")
+            self._set_status(
+                "memory",
+                f"went over its memory limit of {self.limits.memory_mb} "
+                "MiB (the kernel ended a process of the notebook)",
+            )
 
     # -- cells
     def _wait_cells(self, count):
@@ -841,8 +941,9 @@ class StudentProcess:
                 index = message.get("index")
                 self._current_cell = index
                 if message.get("error"):
-                    self.cell_errors.append({"cell": _as_int(index) + 1,
-                                             "error": str(message["error"])[:1000]})
+                    self.cell_errors.append(
+                        {"cell": _as_int(index) + 1, "error": str(message["error"])[:1000]}
+                    )
             elif kind == "ready":
                 names = message.get("names")
                 self.names = names if isinstance(names, dict) else {}
@@ -890,7 +991,8 @@ class StudentProcess:
         self._kill()
         self._note_oom()
         if isinstance(exc, channel.ChannelError) and not isinstance(
-                exc, (channel.ChannelClosed, channel.ChannelTimeout)):
+            exc, (channel.ChannelClosed, channel.ChannelTimeout)
+        ):
             self._set_status("crashed", f"broke the grading protocol {when}: {exc}")
         self._set_status(*self._death_reason(when))
 
@@ -930,8 +1032,9 @@ class StudentProcess:
                 self.output_total += len(chunk)
                 over = self.output_total > self.limits.output_max
             if over and self.status is None:
-                self._set_status("output-limit",
-                                 f"printed more than {self.limits.output_max >> 20} MiB")
+                self._set_status(
+                    "output-limit", f"printed more than {self.limits.output_max >> 20} MiB"
+                )
                 self._kill_async()
                 break
 

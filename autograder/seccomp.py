@@ -13,25 +13,67 @@ own Python API) and compiled once to classic BPF, which bubblewrap loads with
 ``--seccomp FD`` before it starts the harness. Where libseccomp is missing the sandbox
 runs without the filter and :func:`unavailable_reason` says why.
 """
+
 import errno
 import functools
 import os
 import tempfile
 
 BLOCKED = (
-    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "move_mount",
-    "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
-    "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "io_uring_setup",
-    "io_uring_enter", "io_uring_register", "kexec_load", "kexec_file_load",
-    "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff",
-    "acct", "quotactl", "syslog", "lookup_dcookie", "open_by_handle_at",
-    "name_to_handle_at", "iopl", "ioperm",
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "quotactl",
+    "syslog",
+    "lookup_dcookie",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "iopl",
+    "ioperm",
 )
 """System calls that fail with EPERM inside the sandbox."""
 
-CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000,
-                         0x20000000, 0x40000000)
+CLONE_NAMESPACE_FLAGS = (
+    0x00020000,
+    0x02000000,
+    0x04000000,
+    0x08000000,
+    0x10000000,
+    0x20000000,
+    0x40000000,
+)
 """CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET."""
 
 
@@ -45,8 +87,9 @@ def _build():
         except (OSError, ValueError, RuntimeError):
             pass  # not a system call on this architecture
     for flag in CLONE_NAMESPACE_FLAGS:
-        rules.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone",
-                       pyseccomp.Arg(0, pyseccomp.MASKED_EQ, flag, flag))
+        rules.add_rule(
+            pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, flag, flag)
+        )
     try:
         rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
     except (OSError, ValueError, RuntimeError):

@@ -3,6 +3,7 @@
 Every problem becomes an :class:`InvalidSubmission` with a status (``invalid`` or
 ``wrong-exercise``) and a sentence a person can act on; nothing here runs student code.
 """
+
 import io
 import json
 import os
@@ -12,15 +13,15 @@ import time
 import zipfile
 
 SUFFIXES = (".ipynb", ".zip")
-MAX_NOTEBOOK_BYTES = 16 << 20      # a notebook larger than this is not graded
+MAX_NOTEBOOK_BYTES = 16 << 20  # a notebook larger than this is not graded
 MAX_ZIP_BYTES = 64 << 20
 MAX_CELLS = 2000
-MAX_CODE_CHARS = 2 << 20           # all code cells together
+MAX_CODE_CHARS = 2 << 20  # all code cells together
 MAX_ZIP_MEMBERS = 200
-MAX_ZIP_NAME = 255                 # bytes of one member's name
-MAX_ZIP_DIRECTORY = 1 << 20        # bytes of the zip's central directory
-MAX_ZIP_DECLARED = 256 << 20       # uncompressed bytes of all members together
-ZIP_SECONDS = 5.0                  # time budget for reading the notebook out of a zip
+MAX_ZIP_NAME = 255  # bytes of one member's name
+MAX_ZIP_DIRECTORY = 1 << 20  # bytes of the zip's central directory
+MAX_ZIP_DECLARED = 256 << 20  # uncompressed bytes of all members together
+ZIP_SECONDS = 5.0  # time budget for reading the notebook out of a zip
 MAX_REASON = 200
 
 
@@ -59,19 +60,22 @@ def read_notebook_bytes(path, exercise=None):
         raise InvalidSubmission("the file is empty")
     if path.lower().endswith(".zip"):
         if size > MAX_ZIP_BYTES:
-            raise InvalidSubmission(f"the zip is {size >> 20} MiB (more than {MAX_ZIP_BYTES >> 20})")
+            raise InvalidSubmission(
+                f"the zip is {size >> 20} MiB (more than {MAX_ZIP_BYTES >> 20})"
+            )
         with open(path, "rb") as f:
             return _notebook_from_zip(f.read(), exercise)
     if size > MAX_NOTEBOOK_BYTES:
         raise InvalidSubmission(
             f"the notebook is {size >> 20} MiB (more than {MAX_NOTEBOOK_BYTES >> 20}); "
-            "clear large outputs and submit again")
+            "clear large outputs and submit again"
+        )
     with open(path, "rb") as f:
         return f.read(), []
 
 
-_EOCD = struct.Struct("<4s4H2LH")      # end of central directory record
-_LOCAL = struct.Struct("<4s5H3L2H")    # local file header
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record
+_LOCAL = struct.Struct("<4s5H3L2H")  # local file header
 
 
 def check_zip_structure(data):
@@ -79,7 +83,7 @@ def check_zip_structure(data):
     too many members or too large a central directory (read from the end record), then
     long or duplicated names, too many declared bytes, and members whose data overlaps
     another's (compared by local header offsets and compressed sizes)."""
-    tail = data[-(_EOCD.size + 0xFFFF):]
+    tail = data[-(_EOCD.size + 0xFFFF) :]
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < _EOCD.size:
         raise InvalidSubmission("not a readable zip file (no end of central directory)")
@@ -89,8 +93,9 @@ def check_zip_structure(data):
     if entries > MAX_ZIP_MEMBERS:
         raise InvalidSubmission(f"the zip has {entries} members (more than {MAX_ZIP_MEMBERS})")
     if cd_size > MAX_ZIP_DIRECTORY:
-        raise InvalidSubmission(f"the zip's directory is {cd_size >> 10} KiB "
-                                f"(more than {MAX_ZIP_DIRECTORY >> 10})")
+        raise InvalidSubmission(
+            f"the zip's directory is {cd_size >> 10} KiB (more than {MAX_ZIP_DIRECTORY >> 10})"
+        )
     try:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, OSError, ValueError, struct.error) as exc:
@@ -99,15 +104,17 @@ def check_zip_structure(data):
     declared = 0
     for info in infos:
         if len(info.filename.encode("utf-8", "surrogateescape")) > MAX_ZIP_NAME:
-            raise InvalidSubmission(f"a member's name is longer than {MAX_ZIP_NAME} bytes "
-                                    f"({shown(info.filename)})")
+            raise InvalidSubmission(
+                f"a member's name is longer than {MAX_ZIP_NAME} bytes ({shown(info.filename)})"
+            )
         if info.filename in names:
             raise InvalidSubmission(f"the zip holds {shown(info.filename)} twice")
         names.add(info.filename)
         declared += info.file_size
     if declared > MAX_ZIP_DECLARED:
-        raise InvalidSubmission(f"the zip's members add up to {declared >> 20} MiB "
-                                f"(more than {MAX_ZIP_DECLARED >> 20})")
+        raise InvalidSubmission(
+            f"the zip's members add up to {declared >> 20} MiB (more than {MAX_ZIP_DECLARED >> 20})"
+        )
     spans = []
     for info in infos:
         start = info.header_offset
@@ -122,8 +129,9 @@ def check_zip_structure(data):
     limit = min(cd_offset, len(data))  # member data ends where the directory starts
     for (start, end, name), following in zip(spans, spans[1:] + [(limit, None, None)]):
         if end > following[0]:
-            raise InvalidSubmission(f"the zip's members overlap ({shown(name)}); "
-                                    "re-create it with a normal zip tool")
+            raise InvalidSubmission(
+                f"the zip's members overlap ({shown(name)}); re-create it with a normal zip tool"
+            )
     return infos
 
 
@@ -146,28 +154,36 @@ def _notebook_from_zip(data, exercise):
         raise InvalidSubmission("the zip holds no notebook (.ipynb)")
     chosen = notebooks
     if len(notebooks) > 1:
-        chosen = [n for n in notebooks
-                  if _zip_member_exercise(archive, n, deadline) == exercise] \
-            if exercise else []
+        chosen = (
+            [n for n in notebooks if _zip_member_exercise(archive, n, deadline) == exercise]
+            if exercise
+            else []
+        )
         if len(chosen) != 1:
-            listed = ", ".join(shown(n.filename, 40) for n in notebooks[:3]) + \
-                (", ..." if len(notebooks) > 3 else "")
-            raise InvalidSubmission(f"the zip holds {len(notebooks)} notebooks ({listed}); "
-                                    "submit exactly one")
+            listed = ", ".join(shown(n.filename, 40) for n in notebooks[:3]) + (
+                ", ..." if len(notebooks) > 3 else ""
+            )
+            raise InvalidSubmission(
+                f"the zip holds {len(notebooks)} notebooks ({listed}); submit exactly one"
+            )
     notes = []
     ignored = [n.filename for n in notebooks if n is not chosen[0]] + [e.filename for e in extras]
     if ignored:
         listed = ", ".join(shown(n) for n in ignored[:10]) + (" ..." if len(ignored) > 10 else "")
-        notes.append(f"zip: graded {shown(chosen[0].filename)}; ignored {len(ignored)} other "
-                     f"file(s): {listed}")
+        notes.append(
+            f"zip: graded {shown(chosen[0].filename)}; ignored {len(ignored)} other "
+            f"file(s): {listed}"
+        )
     return _read_member(archive, chosen[0], deadline), notes
 
 
 def _read_member(archive, info, deadline=None):
     """The member's bytes, at most MAX_NOTEBOOK_BYTES, read in chunks within ``deadline``."""
     if info.file_size > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(f"the notebook in the zip is {info.file_size >> 20} MiB "
-                                f"(more than {MAX_NOTEBOOK_BYTES >> 20})")
+        raise InvalidSubmission(
+            f"the notebook in the zip is {info.file_size >> 20} MiB "
+            f"(more than {MAX_NOTEBOOK_BYTES >> 20})"
+        )
     chunks, size = [], 0
     try:
         with archive.open(info) as member:
@@ -180,8 +196,9 @@ def _read_member(archive, info, deadline=None):
                 if deadline is not None and time.monotonic() > deadline:
                     raise InvalidSubmission(f"reading the zip took more than {ZIP_SECONDS:g} s")
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
-        raise InvalidSubmission(f"cannot read {shown(info.filename)} from the zip "
-                                f"({shown(str(exc), 80)})") from None
+        raise InvalidSubmission(
+            f"cannot read {shown(info.filename)} from the zip ({shown(str(exc), 80)})"
+        ) from None
     data = b"".join(chunks)
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise InvalidSubmission("the notebook in the zip is too large")
@@ -206,14 +223,16 @@ def parse_notebook(data):
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidSubmission(f"the file is not UTF-8 text (bad byte at offset {exc.start})") \
-            from None
+        raise InvalidSubmission(
+            f"the file is not UTF-8 text (bad byte at offset {exc.start})"
+        ) from None
     try:
         notebook = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidSubmission(
             f"the file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            "was it edited outside Jupyter?") from None
+            "was it edited outside Jupyter?"
+        ) from None
     except RecursionError:
         raise InvalidSubmission("the file's JSON is nested too deeply") from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
@@ -221,8 +240,9 @@ def parse_notebook(data):
             raise InvalidSubmission("the notebook uses the old nbformat 3; save it with Jupyter 4+")
         raise InvalidSubmission("the file is JSON but not a Jupyter notebook (no cells)")
     if len(notebook["cells"]) > MAX_CELLS:
-        raise InvalidSubmission(f"the notebook has {len(notebook['cells'])} cells "
-                                f"(more than {MAX_CELLS})")
+        raise InvalidSubmission(
+            f"the notebook has {len(notebook['cells'])} cells (more than {MAX_CELLS})"
+        )
     return notebook
 
 
@@ -248,8 +268,9 @@ def code_cells(notebook):
         total += len(source)
         sources.append(source)
     if total > MAX_CODE_CHARS:
-        raise InvalidSubmission(f"the notebook holds {total} characters of code "
-                                f"(more than {MAX_CODE_CHARS})")
+        raise InvalidSubmission(
+            f"the notebook holds {total} characters of code (more than {MAX_CODE_CHARS})"
+        )
     if not sources:
         raise InvalidSubmission("the notebook has no code cells")
     return sources
@@ -265,11 +286,15 @@ def load(path, expected_exercise=None):
     notebook = parse_notebook(data)
     exercise = exercise_of(notebook)
     if expected_exercise and exercise and exercise != expected_exercise:
-        raise InvalidSubmission(f"this notebook is for exercise {exercise!r}, "
-                                f"not {expected_exercise!r}", status="wrong-exercise")
+        raise InvalidSubmission(
+            f"this notebook is for exercise {exercise!r}, not {expected_exercise!r}",
+            status="wrong-exercise",
+        )
     if not exercise and not expected_exercise:
-        raise InvalidSubmission("the notebook does not say which exercise it is "
-                                "(metadata dlcourse.exercise); pass --exercise")
+        raise InvalidSubmission(
+            "the notebook does not say which exercise it is "
+            "(metadata dlcourse.exercise); pass --exercise"
+        )
     if not exercise:
         notes.append(f"notebook metadata names no exercise; graded as {expected_exercise}")
     return exercise or expected_exercise, code_cells(notebook), notes

@@ -11,6 +11,7 @@ same names to the student's functions). A failed check prints which case failed 
 raises, so *Run All* on an unfinished notebook reaches the end. While the autograder runs
 the notebook (``DLCOURSE_GRADING=1``) checks are skipped: the grader runs them itself.
 """
+
 import math as _math
 import os as _os
 
@@ -21,8 +22,8 @@ class PublicChecks:
     """Runs the public test functions of each question against a notebook's globals."""
 
     def __init__(self, tests, namespace):
-        self.tests = tests            # question -> list of test function sources
-        self.namespace = namespace    # the notebook's globals()
+        self.tests = tests  # question -> list of test function sources
+        self.namespace = namespace  # the notebook's globals()
 
     def _functions(self, question):
         functions = []
@@ -52,8 +53,14 @@ class PublicChecks:
         for function in self._functions(question):
             kwargs, missing = self._arguments(function)
             if missing:
-                results.append((function.__name__, "not defined yet: " + ", ".join(missing)
-                                + " (run the cell that defines it)"))
+                results.append(
+                    (
+                        function.__name__,
+                        "not defined yet: "
+                        + ", ".join(missing)
+                        + " (run the cell that defines it)",
+                    )
+                )
                 continue
             try:
                 with _np.errstate(all="ignore"):
@@ -80,11 +87,15 @@ class PublicChecks:
         results = self.run(question)
         failed = [(name, message) for name, message in results if message is not None]
         if not failed:
-            print(f"{question}: all {len(results)} public checks passed "
-                  "(the grader also runs hidden checks on other inputs)")
+            print(
+                f"{question}: all {len(results)} public checks passed "
+                "(the grader also runs hidden checks on other inputs)"
+            )
         else:
-            print(f"{question}: {len(failed)} of {len(results)} public checks failed "
-                  "(the question scores 0 until all pass)")
+            print(
+                f"{question}: {len(failed)} of {len(results)} public checks failed "
+                "(the question scores 0 until all pass)"
+            )
             for name, message in failed:
                 print(f"  {name}: {message}")
         return not failed

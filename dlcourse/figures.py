@@ -16,6 +16,7 @@ its own sizes. The numbers follow from how the site shows a figure:
   six-panel figure: 684 kB as RGBA, 203 kB as palette), so a chapter page stays under 2 MB.
   Neither IPython nor matplotlib offers this, hence the small formatter below.
 """
+
 from __future__ import annotations
 
 import base64
@@ -58,17 +59,20 @@ def compact_retina_png(fig) -> tuple[str, dict] | None:
     from PIL import Image
 
     data = print_figure(fig, fmt="retina")
-    if data is None:             # a figure with nothing drawn
+    if data is None:  # a figure with nothing drawn
         return None
     image = Image.open(io.BytesIO(data)).convert("RGBA")
     flat = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image).convert("RGB")
-    palette = flat.quantize(colors=PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT,
-                            dither=Image.Dither.NONE)
+    palette = flat.quantize(
+        colors=PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
     out = io.BytesIO()
     palette.save(out, format="PNG", optimize=True)
     width, height = image.size
-    return (base64.b64encode(out.getvalue()).decode("ascii"),
-            {"width": width // 2, "height": height // 2})
+    return (
+        base64.b64encode(out.getvalue()).decode("ascii"),
+        {"width": width // 2, "height": height // 2},
+    )
 
 
 def use_figure_style() -> None:
@@ -76,7 +80,7 @@ def use_figure_style() -> None:
     matplotlib.rcParams.update(FIGURE_STYLE)
     try:
         from IPython import get_ipython
-    except ImportError:          # plain Python (tests, scripts): rcParams are enough
+    except ImportError:  # plain Python (tests, scripts): rcParams are enough
         return
     shell = get_ipython()
     if shell is None:
@@ -84,5 +88,5 @@ def use_figure_style() -> None:
     from matplotlib.figure import Figure
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-    set_matplotlib_formats("png")            # only image/png (no second, 1x copy)
+    set_matplotlib_formats("png")  # only image/png (no second, 1x copy)
     shell.display_formatter.formatters["image/png"].for_type(Figure, compact_retina_png)

@@ -6,6 +6,7 @@ and ``autograder/<name>/questions.json`` from ``solutions/<name>.ipynb``. The se
 compare it with the committed files, so a solution notebook edited without regenerating (or a
 generated file edited by hand) fails here.
 """
+
 import ast
 import json
 import re
@@ -37,7 +38,9 @@ def case_flags(path):
         if isinstance(node, ast.FunctionDef):
             for deco in node.decorator_list:
                 if isinstance(deco, ast.Call) and getattr(deco.func, "id", "") == "test_case":
-                    hidden = next((k.value.value for k in deco.keywords if k.arg == "hidden"), False)
+                    hidden = next(
+                        (k.value.value for k in deco.keywords if k.arg == "hidden"), False
+                    )
                     flags.append((node.name, bool(hidden)))
     return flags
 
@@ -75,8 +78,11 @@ def pins(path):
 def test_student_notebook_is_up_to_date(assigned, exercise):
     committed = REPO / "exercises" / f"{exercise}.ipynb"
     assert committed.exists(), "run: python -m autograder.assign"
-    assert normalised_notebook(assigned / "exercises" / f"{exercise}.ipynb") == normalised_notebook(committed), (
-        f"exercises/{exercise}.ipynb is stale or was edited by hand; run: python -m autograder.assign")
+    assert normalised_notebook(assigned / "exercises" / f"{exercise}.ipynb") == normalised_notebook(
+        committed
+    ), (
+        f"exercises/{exercise}.ipynb is stale or was edited by hand; run: python -m autograder.assign"
+    )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -85,11 +91,14 @@ def test_test_files_are_up_to_date(assigned, exercise):
     committed_dir = REPO / "autograder" / exercise / "tests"
     fresh = {p.name: p.read_text() for p in fresh_dir.glob("*.py")}
     committed = {p.name: p.read_text() for p in committed_dir.glob("*.py")}
-    assert fresh.keys() == committed.keys(), f"test files differ: {sorted(fresh)} vs {sorted(committed)}"
+    assert fresh.keys() == committed.keys(), (
+        f"test files differ: {sorted(fresh)} vs {sorted(committed)}"
+    )
     for name in fresh:
         assert fresh[name] == committed[name], (
             f"autograder/{exercise}/tests/{name} is stale or was edited by hand; "
-            "run: python -m autograder.assign")
+            "run: python -m autograder.assign"
+        )
     fresh_spec = json.loads((assigned / "autograder" / exercise / "questions.json").read_text())
     committed_spec = json.loads((REPO / "autograder" / exercise / "questions.json").read_text())
     assert fresh_spec == committed_spec
@@ -98,8 +107,11 @@ def test_test_files_are_up_to_date(assigned, exercise):
 def test_no_in_kernel_autograder_zip(assigned):
     """otter's own zip runs tests inside the student's kernel; assign must not leave it anywhere."""
     assert not list(assigned.rglob("*.zip")), sorted(assigned.rglob("*.zip"))
-    assert not (REPO / "_build" / "autograder").exists() or not list((REPO / "_build" / "autograder").glob("*-autograder.zip")), (
-        "remove _build/autograder/*-autograder.zip: an old otter zip an instructor could upload by mistake")
+    assert not (REPO / "_build" / "autograder").exists() or not list(
+        (REPO / "_build" / "autograder").glob("*-autograder.zip")
+    ), (
+        "remove _build/autograder/*-autograder.zip: an old otter zip an instructor could upload by mistake"
+    )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -107,16 +119,34 @@ def test_student_notebook_leaks_nothing(exercise):
     nb = student_notebook(exercise)
     assert nb.metadata["dlcourse"] == {"exercise": exercise}
     text = nbformat.writes(nb)
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "# SOLUTION", "HIDDEN", "hidden=True",
-                   "dlcourse.", "**Answer.**"):
+    for marker in (
+        "BEGIN SOLUTION",
+        "END SOLUTION",
+        "# SOLUTION",
+        "HIDDEN",
+        "hidden=True",
+        "dlcourse.",
+        "**Answer.**",
+    ):
         assert marker not in text, f"{marker!r} must not appear in the student notebook"
     assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
-    hidden = {name for path in (REPO / "autograder" / exercise / "tests").glob("*.py")
-              for name, is_hidden in case_flags(path) if is_hidden}
-    public = {name for path in (REPO / "autograder" / exercise / "tests").glob("*.py")
-              for name, is_hidden in case_flags(path) if not is_hidden}
-    embedded = {re.match(r"def (\w+)", source).group(1)
-                for sources in embedded_checks(nb).values() for source in sources}
+    hidden = {
+        name
+        for path in (REPO / "autograder" / exercise / "tests").glob("*.py")
+        for name, is_hidden in case_flags(path)
+        if is_hidden
+    }
+    public = {
+        name
+        for path in (REPO / "autograder" / exercise / "tests").glob("*.py")
+        for name, is_hidden in case_flags(path)
+        if not is_hidden
+    }
+    embedded = {
+        re.match(r"def (\w+)", source).group(1)
+        for sources in embedded_checks(nb).values()
+        for source in sources
+    }
     assert embedded == public, "the notebook embeds exactly the public tests"
     assert not any(f"def {name}(" in text for name in hidden - public), "a hidden test leaked"
 
@@ -138,8 +168,13 @@ def test_notebook_works_anywhere(exercise):
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     for needle in ("import otter", "otter.Notebook(", "grader.check(", "grader.export(", ".ipynb"):
         assert needle not in text, needle
-    questions = [q["name"] for q in json.loads((REPO / "autograder" / exercise / "questions.json").read_text())["questions"]
-                 if q["kind"] == "auto"]
+    questions = [
+        q["name"]
+        for q in json.loads((REPO / "autograder" / exercise / "questions.json").read_text())[
+            "questions"
+        ]
+        if q["kind"] == "auto"
+    ]
     checks = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith("check(")]
     assert checks == [f'check("{q}")' for q in questions]
     assert nb.cells[-1].source == "check.all()"
@@ -153,8 +188,11 @@ def test_only_the_set_up_and_check_cells_are_locked(exercise):
     nb = student_notebook(exercise)
     for cell in nb.cells:
         locked = cell.metadata.get("editable") is False
-        fixed = cell.cell_type == "code" and (cell.source.startswith("check") or "PUBLIC_CHECKS" in cell.source
-                                              or "import google.colab" in cell.source)
+        fixed = cell.cell_type == "code" and (
+            cell.source.startswith("check")
+            or "PUBLIC_CHECKS" in cell.source
+            or "import google.colab" in cell.source
+        )
         assert locked == fixed, cell.source[:80]
 
 
@@ -177,7 +215,9 @@ def test_student_requirements_match_the_kit():
     assert {"jupyterlab", "ipykernel", "numpy", "matplotlib", "keras", "jax"} <= set(students)
     for name, version in students.items():
         if name in kit:
-            assert kit[name] == version, f"{name}: {version} for students, {kit[name]} in requirements.txt"
+            assert kit[name] == version, (
+                f"{name}: {version} for students, {kit[name]} in requirements.txt"
+            )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -192,7 +232,8 @@ def test_tests_need_only_numpy(exercise):
         assert any(flags.values()), f"{path.name}: every question needs a hidden test"
         names = list(flags)
         assert [n for n in names if not flags[n]] + [n for n in names if flags[n]] == names, (
-            f"{path.name}: hidden tests run after the public ones")
+            f"{path.name}: hidden tests run after the public ones"
+        )
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 assert all(a.name in ("itertools",) for a in node.names), ast.unparse(node)
@@ -205,11 +246,15 @@ def test_questions_json_matches_the_test_files(exercise):
     spec = json.loads((REPO / "autograder" / exercise / "questions.json").read_text())
     assert spec["exercise"] == exercise
     names = [q["name"] for q in spec["questions"]]
-    assert names == [f"q{i}" for i in range(1, len(names) + 1)], "questions must be q1, q2, ... in order"
+    assert names == [f"q{i}" for i in range(1, len(names) + 1)], (
+        "questions must be q1, q2, ... in order"
+    )
     tests = {p.stem for p in (REPO / "autograder" / exercise / "tests").glob("*.py")}
     auto = [q for q in spec["questions"] if q["kind"] == "auto"]
     assert {q["name"] for q in auto} == tests
-    assert any(q["kind"] == "manual" for q in spec["questions"]), "each exercise has a written question"
+    assert any(q["kind"] == "manual" for q in spec["questions"]), (
+        "each exercise has a written question"
+    )
     for q in auto:
         source = (REPO / "autograder" / exercise / "tests" / f"{q['name']}.py").read_text()
         assert f"points = {q['points']}\n" in source
@@ -223,7 +268,9 @@ def test_questions_json_matches_the_test_files(exercise):
 def test_notebook_states_the_points_and_the_rules(exercise):
     """The points the student reads are the points the grader gives; the limits are stated."""
     spec = json.loads((REPO / "autograder" / exercise / "questions.json").read_text())
-    text = "\n".join(c.source for c in student_notebook(exercise).cells if c.cell_type == "markdown")
+    text = "\n".join(
+        c.source for c in student_notebook(exercise).cells if c.cell_type == "markdown"
+    )
     for i, q in enumerate(spec["questions"], start=1):
         unit = "point" if q["points"] == 1 else "points"
         assert f"## Question {i}:" in text and f"({q['points']} {unit}" in text, q

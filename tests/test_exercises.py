@@ -11,6 +11,7 @@ Colab (a stand-in ``google.colab`` module, outside the repository, with ``dlcour
 ``autograder`` unimportable) the install cell and the public checks work, and the saved notebook,
 stripped of its metadata as a download may be, grades at full marks.
 """
+
 import csv
 import json
 import os
@@ -106,8 +107,10 @@ def autograded(exercise):
 
 def expected_scores(exercise, file_name):
     lost = EXPECTED_LOSSES[exercise][file_name]
-    return {name: 0.0 if lost == ALL or name in lost else points
-            for name, points in autograded(exercise).items()}
+    return {
+        name: 0.0 if lost == ALL or name in lost else points
+        for name, points in autograded(exercise).items()
+    }
 
 
 def corpus_files(folder):
@@ -121,34 +124,64 @@ def test_the_table_covers_the_mistakes_the_exercises_promise():
             assert lost == ALL or lost <= auto, (exercise, file_name)
             assert bool(lost) == file_name.startswith(("mistake_", "student_")), file_name
     gd, genz = EXPECTED_LOSSES["gradient_descent"], EXPECTED_LOSSES["genz_approximation"]
-    for stem in ("sign_error", "stop_rule_off_by_one", "missing_1_over_m", "cost_without_half",
-                 "cost_before_update", "sum_over_batch", "last_partial_batch_dropped", "no_reshuffle",
-                 "empty_costs", "costs_column"):
+    for stem in (
+        "sign_error",
+        "stop_rule_off_by_one",
+        "missing_1_over_m",
+        "cost_without_half",
+        "cost_before_update",
+        "sum_over_batch",
+        "last_partial_batch_dropped",
+        "no_reshuffle",
+        "empty_costs",
+        "costs_column",
+    ):
         assert f"mistake_{stem}.ipynb" in gd, stem
-    for stem in ("product_peak_without_reciprocal", "corner_peak_exponent",
-                 "discontinuous_cut_on_all_coordinates", "unnormalised_params", "signed_errors", "rmse",
-                 "underfit_network", "predict_column"):
+    for stem in (
+        "product_peak_without_reciprocal",
+        "corner_peak_exponent",
+        "discontinuous_cut_on_all_coordinates",
+        "unnormalised_params",
+        "signed_errors",
+        "rmse",
+        "underfit_network",
+        "predict_column",
+    ):
         assert f"mistake_{stem}.ipynb" in genz, stem
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_committed_corpus_is_the_table(exercise):
-    assert corpus_files(REPO / "tests" / "submissions" / exercise) == sorted(EXPECTED_LOSSES[exercise]), (
-        "the corpus and EXPECTED_LOSSES disagree; run: python tools/make_submissions.py")
+    assert corpus_files(REPO / "tests" / "submissions" / exercise) == sorted(
+        EXPECTED_LOSSES[exercise]
+    ), "the corpus and EXPECTED_LOSSES disagree; run: python tools/make_submissions.py"
 
 
 def test_committed_corpus_is_a_fresh_generation(assigned, tmp_path):
     """The generator, run as a command on a fresh ``otter assign``, writes the committed corpus."""
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "make_submissions.py"),
-                           "--root", str(assigned), "--out", str(tmp_path)],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tools" / "make_submissions.py"),
+            "--root",
+            str(assigned),
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for exercise in EXERCISES:
         fresh, committed = tmp_path / exercise, REPO / "tests" / "submissions" / exercise
-        assert corpus_files(fresh) == corpus_files(committed), "run: python tools/make_submissions.py"
+        assert corpus_files(fresh) == corpus_files(committed), (
+            "run: python tools/make_submissions.py"
+        )
         for name in corpus_files(fresh):
             assert (fresh / name).read_text() == (committed / name).read_text(), (
-                f"tests/submissions/{exercise}/{name} is stale; run: python tools/make_submissions.py")
+                f"tests/submissions/{exercise}/{name} is stale; run: python tools/make_submissions.py"
+            )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -162,8 +195,21 @@ def grade(folder, out, *extra):
     """``python -m autograder.grade`` on a folder: (rows by file, seconds)."""
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out), "--no-progress", *extra],
-        cwd=REPO, capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="0"))
+        [
+            sys.executable,
+            "-m",
+            "autograder.grade",
+            str(folder),
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONHASHSEED="0"),
+    )
     seconds = time.perf_counter() - start
     assert proc.returncode == 0, f"grading {folder} failed:\n{proc.stdout}\n{proc.stderr}"
     with open(out, newline="") as f:
@@ -173,9 +219,13 @@ def grade(folder, out, *extra):
 @pytest.fixture(scope="module")
 def grade_sheets(tmp_path_factory):
     """Grade each exercise's corpus once with the real grading command."""
-    return {exercise: grade(REPO / "tests" / "submissions" / exercise,
-                            tmp_path_factory.mktemp(exercise) / "grades.csv")
-            for exercise in EXERCISES}
+    return {
+        exercise: grade(
+            REPO / "tests" / "submissions" / exercise,
+            tmp_path_factory.mktemp(exercise) / "grades.csv",
+        )
+        for exercise in EXERCISES
+    }
 
 
 @pytest.mark.slow
@@ -196,7 +246,11 @@ def test_every_submission_scores_what_the_table_says(grade_sheets, exercise):
     names = list(autograded(exercise))
     print(f"\n{exercise}: {len(rows)} submissions graded in {seconds:.0f} s")
     for file_name, row in sorted(rows.items()):
-        print(f"  {file_name:<52} " + "  ".join(f"{q} {row[q]:>3}" for q in names) + f"  total {row['total']}")
+        print(
+            f"  {file_name:<52} "
+            + "  ".join(f"{q} {row[q]:>3}" for q in names)
+            + f"  total {row['total']}"
+        )
     assert not problems, "\n".join(problems)
 
 
@@ -207,8 +261,13 @@ def execute(nb, workdir, env_changes, timeout=600):
     """Run a notebook top to bottom as *Run All* does (errors do not stop it: we inspect them)."""
     env = {k: v for k, v in os.environ.items() if k != "DLCOURSE_GRADING"}
     env.update(env_changes, PIP_DISABLE_PIP_VERSION_CHECK="1", TF_CPP_MIN_LOG_LEVEL="3")
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(workdir)}},
+    )
     start = time.perf_counter()
     client.execute(env=env, cwd=str(workdir))
     return time.perf_counter() - start
@@ -226,27 +285,40 @@ def outputs(cell):
 
 
 def errors(nb):
-    return [(i, outputs(c)) for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", []))]
+    return [
+        (i, outputs(c))
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", []))
+    ]
 
 
 def check_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code" and re.fullmatch(r'check\("q\d+"\)', c.source)]
+    return [
+        c for c in nb.cells if c.cell_type == "code" and re.fullmatch(r'check\("q\d+"\)', c.source)
+    ]
 
 
 def shrink_study(nb):
     """The Genz study and comparison at toy size (one d, two n, two networks), for speed."""
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = (cell.source.replace("STUDY_DIMS = [2, 5, 10]", "STUDY_DIMS = [2]")
-                           .replace("STUDY_SIZES = [10, 50, 100, 500]", "STUDY_SIZES = [10, 50]")
-                           .replace('    "2 x 64 relu, Adam"', '    # "2 x 64 relu, Adam"')
-                           .replace('    "2 x 64 tanh, SGD"', '    # "2 x 64 tanh, SGD"'))
+            cell.source = (
+                cell.source.replace("STUDY_DIMS = [2, 5, 10]", "STUDY_DIMS = [2]")
+                .replace("STUDY_SIZES = [10, 50, 100, 500]", "STUDY_SIZES = [10, 50]")
+                .replace('    "2 x 64 relu, Adam"', '    # "2 x 64 relu, Adam"')
+                .replace('    "2 x 64 tanh, SGD"', '    # "2 x 64 tanh, SGD"')
+            )
     return nb
 
 
-@pytest.mark.parametrize("exercise", [
-    "gradient_descent", pytest.param("genz_approximation", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "exercise",
+    [
+        "gradient_descent",
+        pytest.param("genz_approximation", marks=pytest.mark.slow),
+        pytest.param("euler_equation", marks=pytest.mark.slow),
+    ],
+)
 def test_unmodified_notebook_runs_to_the_end(tmp_path, exercise):
     """Run All on the notebook as handed out, renamed: every check fails politely, nothing raises."""
     nb = nbformat.read(REPO / "exercises" / f"{exercise}.ipynb", as_version=4)
@@ -254,17 +326,25 @@ def test_unmodified_notebook_runs_to_the_end(tmp_path, exercise):
     assert not errors(nb), errors(nb)
     for cell in check_cells(nb):
         assert "public checks failed" in outputs(cell), outputs(cell)
-    assert outputs(nb.cells[-1]).rstrip().endswith("0 of 4 questions pass their public checks."), outputs(nb.cells[-1])
+    n_auto = len(autograded(exercise))
+    assert outputs(nb.cells[-1]).rstrip().endswith(
+        f"0 of {n_auto} questions pass their public checks."
+    ), outputs(nb.cells[-1])
     print(f"{exercise}: Run All of the unmodified notebook took {seconds:.1f} s")
 
 
 def test_study_skips_itself_while_grading(tmp_path):
-    nb = nbformat.read(REPO / "tests" / "submissions" / "genz_approximation" / "solution.ipynb", as_version=4)
+    nb = nbformat.read(
+        REPO / "tests" / "submissions" / "genz_approximation" / "solution.ipynb", as_version=4
+    )
     start = time.perf_counter()
     execute(nb, tmp_path, {"DLCOURSE_GRADING": "1"})
     assert not errors(nb), errors(nb)
     text = "".join(outputs(c) for c in nb.cells if c.cell_type == "code")
-    assert "the study is skipped while grading" in text and "the comparison is skipped while grading" in text
+    assert (
+        "the study is skipped while grading" in text
+        and "the comparison is skipped while grading" in text
+    )
     assert "public checks skipped while grading" in text
     assert time.perf_counter() - start < 120
 
@@ -276,7 +356,9 @@ def test_one_number_of_test_points():
     nb = nbformat.read(REPO / "exercises" / "genz_approximation.ipynb", as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert f"N_TEST = {StudyConfig().n_test}  #" in code
-    assert f"def approximation_errors(predict, f, d, n_test={StudyConfig().n_test}, rng=None)" in code
+    assert (
+        f"def approximation_errors(predict, f, d, n_test={StudyConfig().n_test}, rng=None)" in code
+    )
     hidden = (REPO / "autograder" / "genz_approximation" / "tests" / "q4.py").read_text()
     assert f"size=({StudyConfig().n_test}, 2)" in hidden
 
@@ -287,24 +369,33 @@ def colab_stand_in(root):
     (root / "google" / "__init__.py").write_text("")
     (root / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab\'s module."""\n')
     # jax imports google.colab.output when google.colab is imported (its Colab debugger)
-    (root / "google" / "colab" / "output.py").write_text('"""Stand-in for Colab\'s output module."""\n')
+    (root / "google" / "colab" / "output.py").write_text(
+        '"""Stand-in for Colab\'s output module."""\n'
+    )
     for package in ("dlcourse", "autograder"):
         (root / package).mkdir()
         (root / package / "__init__.py").write_text(
-            f'raise ImportError("{package} is not installed on Colab")\n')
+            f'raise ImportError("{package} is not installed on Colab")\n'
+        )
     return root
 
 
-@pytest.mark.parametrize("exercise", [
-    "gradient_descent", pytest.param("genz_approximation", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "exercise", ["gradient_descent", pytest.param("genz_approximation", marks=pytest.mark.slow)]
+)
 def test_simulated_colab(tmp_path, exercise):
     """On Colab: install cell, public checks without a tests folder, then the downloaded .ipynb grades."""
     stand_in = colab_stand_in(tmp_path / "site")
     content = tmp_path / "content"  # Colab's working folder: no tests/, no repository
     content.mkdir()
-    nb = shrink_study(nbformat.read(REPO / "tests" / "submissions" / exercise / "solution.ipynb", as_version=4))
-    nb.cells.append(nbformat.v4.new_code_cell(
-        'import sys\nprint("probe", ON_COLAB, sorted(m for m in ("dlcourse", "autograder", "otter") if m in sys.modules))'))
+    nb = shrink_study(
+        nbformat.read(REPO / "tests" / "submissions" / exercise / "solution.ipynb", as_version=4)
+    )
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            'import sys\nprint("probe", ON_COLAB, sorted(m for m in ("dlcourse", "autograder", "otter") if m in sys.modules))'
+        )
+    )
     seconds = execute(nb, content, {"PYTHONPATH": str(stand_in)})
     assert not errors(nb), errors(nb)
     assert outputs(nb.cells[-1]).strip() == "probe True []", outputs(nb.cells[-1])
@@ -313,8 +404,12 @@ def test_simulated_colab(tmp_path, exercise):
     summary = outputs(nb.cells[-2])
     assert "4 of 4 questions pass their public checks." in summary, summary
     if exercise == "genz_approximation":
-        assert any(o.output_type == "display_data" and "image/png" in o.data
-                   for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])), "the study plots"
+        assert any(
+            o.output_type == "display_data" and "image/png" in o.data
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+        ), "the study plots"
         assert "2 x 64 tanh, Adam" in "".join(outputs(c) for c in nb.cells if c.cell_type == "code")
     print(f"{exercise}: simulated Colab Run All (study shrunk) took {seconds:.1f} s")
 
@@ -339,7 +434,9 @@ def test_no_stale_generator_in_tests():
 def load_course_launch():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("course_launch", REPO / "book" / "_ext" / "course_launch.py")
+    spec = importlib.util.spec_from_file_location(
+        "course_launch", REPO / "book" / "_ext" / "course_launch.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -347,7 +444,9 @@ def load_course_launch():
 
 def test_every_exercise_page_launches_its_student_notebook():
     launch = load_course_launch()
-    assert sorted(launch.EXERCISE_NOTEBOOKS.values()) == sorted(f"exercises/{info.notebook}" for info in EXERCISES.values())
+    assert sorted(launch.EXERCISE_NOTEBOOKS.values()) == sorted(
+        f"exercises/{info.notebook}" for info in EXERCISES.values()
+    )
     for page, notebook in launch.EXERCISE_NOTEBOOKS.items():
         text = (REPO / f"{page}.md").read_text()
         assert (REPO / notebook).exists() and f"../{notebook}>" in text, page
@@ -361,18 +460,38 @@ def test_launch_buttons_point_at_the_student_notebook(tmp_path, interface):
     from types import SimpleNamespace
 
     launch = load_course_launch()
-    theme = {"repository_url": "https://github.com/someone/course", "repository_branch": "main",
-             "path_to_docs": "", "launch_buttons": {"colab_url": "https://colab.research.google.com",
-                                                    "binderhub_url": "https://mybinder.org"}}
-    app = SimpleNamespace(config=SimpleNamespace(html_theme_options=theme, course_colab_branch="notebooks"),
-                          outdir=str(tmp_path / "html"))
+    theme = {
+        "repository_url": "https://github.com/someone/course",
+        "repository_branch": "main",
+        "path_to_docs": "",
+        "launch_buttons": {
+            "colab_url": "https://colab.research.google.com",
+            "binderhub_url": "https://mybinder.org",
+        },
+    }
+    app = SimpleNamespace(
+        config=SimpleNamespace(html_theme_options=theme, course_colab_branch="notebooks"),
+        outdir=str(tmp_path / "html"),
+    )
     page = "book/exercise_genz"
     buttons = [
-        {"text": "Binder", "url": f"https://mybinder.org/v2/gh/someone/course/main?urlpath={interface}/{page}.md"},
-        {"text": "Colab", "url": f"https://colab.research.google.com/github/someone/course/blob/main/{page}.md"},
+        {
+            "text": "Binder",
+            "url": f"https://mybinder.org/v2/gh/someone/course/main?urlpath={interface}/{page}.md",
+        },
+        {
+            "text": "Colab",
+            "url": f"https://colab.research.google.com/github/someone/course/blob/main/{page}.md",
+        },
     ]
     context = {"header_buttons": [{"label": "launch-buttons", "buttons": buttons}]}
     launch._on_page(app, page, "page.html", context, None)
-    assert buttons[0]["url"] == f"https://mybinder.org/v2/gh/someone/course/main?urlpath={interface}/exercises/genz_approximation.ipynb"
-    assert buttons[1]["url"] == "https://colab.research.google.com/github/someone/course/blob/main/exercises/genz_approximation.ipynb"
+    assert (
+        buttons[0]["url"]
+        == f"https://mybinder.org/v2/gh/someone/course/main?urlpath={interface}/exercises/genz_approximation.ipynb"
+    )
+    assert (
+        buttons[1]["url"]
+        == "https://colab.research.google.com/github/someone/course/blob/main/exercises/genz_approximation.ipynb"
+    )
     assert not (tmp_path / "colab").exists(), "no Colab copy of the statement page"

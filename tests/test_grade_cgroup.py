@@ -1,4 +1,5 @@
 """The per-submission cgroup's files, on a fake cgroupfs (v1 and v2 layouts)."""
+
 import os
 
 import pytest

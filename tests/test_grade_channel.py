@@ -1,4 +1,5 @@
 """Channel unit tests: round trips, the dtype whitelist, size caps, no pickle anywhere."""
+
 import json
 import os
 import pathlib
@@ -17,10 +18,23 @@ def round_trip(value):
     return channel.Codec(make_proxy=lambda h: ("proxy", h)).decode(wire)
 
 
-@pytest.mark.parametrize("value", [
-    None, True, 3, -2**70, 1.5, "héllo", [1, [2.0, "x"]], (1, (2, 3)), {"a": (1, None)},
-    complex(1, -2), float("nan"), float("inf"),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        3,
+        -(2**70),
+        1.5,
+        "héllo",
+        [1, [2.0, "x"]],
+        (1, (2, 3)),
+        {"a": (1, None)},
+        complex(1, -2),
+        float("nan"),
+        float("inf"),
+    ],
+)
 def test_plain_round_trip(value):
     got = round_trip(value)
     if isinstance(value, float) and value != value:
@@ -29,10 +43,11 @@ def test_plain_round_trip(value):
         assert got == value and type(got) is type(value)
 
 
-@pytest.mark.parametrize("dtype", ["bool", "int8", "int64", "uint16", "float32", ">f8",
-                                   "complex128"])
+@pytest.mark.parametrize(
+    "dtype", ["bool", "int8", "int64", "uint16", "float32", ">f8", "complex128"]
+)
 def test_array_round_trip(dtype):
-    array = np.arange(12).reshape(3, 4).astype(dtype)[:, ::2]   # non-contiguous, big-endian
+    array = np.arange(12).reshape(3, 4).astype(dtype)[:, ::2]  # non-contiguous, big-endian
     got = round_trip(array)
     assert got.shape == array.shape and np.array_equal(got, array)
     assert got.dtype.kind == array.dtype.kind and got.flags.writeable
@@ -44,21 +59,32 @@ def test_numpy_scalars_and_zero_d():
     assert round_trip(np.array(4.0)).shape == ()
 
 
-@pytest.mark.parametrize("bad", [np.array([object()]), np.array(["a"]), np.array([b"a"]),
-                                 np.zeros(2, dtype=[("a", "f8")]), np.array(["2020"], "M8[D]")])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.array([object()]),
+        np.array(["a"]),
+        np.array([b"a"]),
+        np.zeros(2, dtype=[("a", "f8")]),
+        np.array(["2020"], "M8[D]"),
+    ],
+)
 def test_dtype_whitelist_rejects(bad):
     with pytest.raises(channel.ChannelError):
         channel.Codec().encode(bad)
 
 
-@pytest.mark.parametrize("wire", [
-    {"__ndarray__": {"dtype": "|O", "shape": [1], "data": "AAAAAAAAAAA="}},
-    {"__ndarray__": {"dtype": "<U1", "shape": [1], "data": "AAAAAA=="}},
-    {"__ndarray__": {"dtype": "<f8", "shape": [2], "data": "AAAAAAAAAAA="}},   # size mismatch
-    {"__pickle__": "gASVAAAAAAAAAAB9lC4="},
-    {"__rng__": {"bit_generator": "os.system", "state": {}}},
-    {"a": 1, "b": 2},
-])
+@pytest.mark.parametrize(
+    "wire",
+    [
+        {"__ndarray__": {"dtype": "|O", "shape": [1], "data": "AAAAAAAAAAA="}},
+        {"__ndarray__": {"dtype": "<U1", "shape": [1], "data": "AAAAAA=="}},
+        {"__ndarray__": {"dtype": "<f8", "shape": [2], "data": "AAAAAAAAAAA="}},  # size mismatch
+        {"__pickle__": "gASVAAAAAAAAAAB9lC4="},
+        {"__rng__": {"bit_generator": "os.system", "state": {}}},
+        {"a": 1, "b": 2},
+    ],
+)
 def test_decode_rejects_forged_values(wire):
     with pytest.raises(channel.ChannelError):
         channel.Codec().decode(wire)
@@ -128,7 +154,9 @@ def test_no_pickle_anywhere():
             assert f"import {word}" not in text and "pickle.load" not in text, (path, word)
     for name in ("channel.py", "harness.py"):
         text = (AUTOGRADER / name).read_text()
-        assert "pickle" not in text.replace("never pickled", "").replace("Nothing is ever pickled", "")
+        assert "pickle" not in text.replace("never pickled", "").replace(
+            "Nothing is ever pickled", ""
+        )
 
 
 # --------------------------------------------------------------------------- bounded work
@@ -152,8 +180,15 @@ def serve(peer_class, fn, *args, max_bytes=channel.MAX_MESSAGE_BYTES):
     peer = peer_class(pipe)
     handle = peer.export(fn)
     wire = json.loads(json.dumps(channel.Codec(max_elements=1 << 40).encode(list(args))))
-    peer.serve_one({"kind": "call", "id": 7, "target": {"handle": handle}, "args": wire,
-                    "kwargs": {"__dict__": []}})
+    peer.serve_one(
+        {
+            "kind": "call",
+            "id": 7,
+            "target": {"handle": handle},
+            "args": wire,
+            "kwargs": {"__dict__": []},
+        }
+    )
     (reply,) = pipe.sent
     assert reply["id"] == 7
     return reply
@@ -167,15 +202,18 @@ class GraderPeer(channel.Peer):
 def test_zero_length_axes_count_as_work():
     assert channel.array_work((2**25, 0)) == 2**25
     wire = channel.encode_array(np.zeros((2**25, 0)))
-    assert len(json.dumps(wire)) < 100                      # a tiny message ...
+    assert len(json.dumps(wire)) < 100  # a tiny message ...
     with pytest.raises(channel.ChannelError, match="too large"):
-        channel.decode_array(wire["__ndarray__"])           # ... refused as 2**25 of work
+        channel.decode_array(wire["__ndarray__"])  # ... refused as 2**25 of work
 
 
 def test_callback_arguments_are_capped_before_the_callback_runs():
     calls = []
-    reply = serve(GraderPeer, lambda x: calls.append(x) or x.shape,
-                  np.zeros((channel.MAX_CALLBACK_ELEMENTS + 1, 0)))
+    reply = serve(
+        GraderPeer,
+        lambda x: calls.append(x) or x.shape,
+        np.zeros((channel.MAX_CALLBACK_ELEMENTS + 1, 0)),
+    )
     assert not reply["ok"] and "elements" in reply["error"]["message"] and not calls
     small = serve(GraderPeer, lambda x: x.sum(), np.ones((4, 3)))
     assert small["ok"] and channel.Codec().decode(small["value"]) == 12
@@ -190,11 +228,12 @@ def test_callback_arguments_of_many_small_arrays_add_up():
 def test_callback_result_is_size_checked_before_it_is_serialised(monkeypatch):
     encoded = []
     original = channel.base64.b64encode
-    monkeypatch.setattr(channel.base64, "b64encode",
-                        lambda data: encoded.append(len(data)) or original(data))
+    monkeypatch.setattr(
+        channel.base64, "b64encode", lambda data: encoded.append(len(data)) or original(data)
+    )
     reply = serve(GraderPeer, lambda n: np.ones(n, dtype=np.uint8), 2 << 20, max_bytes=1 << 20)
     assert not reply["ok"] and "MiB" in reply["error"]["message"]
-    assert not encoded                                  # no base64 of the 2 MiB was built
+    assert not encoded  # no base64 of the 2 MiB was built
     assert len(json.dumps(reply)) < 1000
 
 
@@ -213,11 +252,13 @@ def test_deep_json_is_a_channel_error_not_a_recursion_error():
     import threading
     import time
 
-    read_fd, write_fd = os.pipe()        # the other side writes here (blocking, a thread)
+    read_fd, write_fd = os.pipe()  # the other side writes here (blocking, a thread)
     reply_r, reply_w = os.pipe()
-    messages = [b'{"kind": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n",
-                # brackets inside strings are text, not nesting
-                json.dumps({"kind": "x", "s": "[" * 5000 + '\\"{'}).encode() + b"\n"]
+    messages = [
+        b'{"kind": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n",
+        # brackets inside strings are text, not nesting
+        json.dumps({"kind": "x", "s": "[" * 5000 + '\\"{'}).encode() + b"\n",
+    ]
     writer = threading.Thread(target=lambda: [os.write(write_fd, m) for m in messages])
     try:
         pipe = channel.Pipe(read_fd, reply_w)
@@ -234,11 +275,13 @@ def test_deep_json_is_a_channel_error_not_a_recursion_error():
 
 def test_depth_prescan_matches_json():
     for text in [b'{"a": [[1], {"b": [2]}]}', b'["]]]]", ["[["]]', b'"\\\\"', b"[]"]:
+
         def depth(value):
             if isinstance(value, (list, dict)):
                 children = value.values() if isinstance(value, dict) else value
                 return 1 + max((depth(c) for c in children), default=0)
             return 0
+
         value = json.loads(text)
         assert channel.json_depth(text * 1) in (0, depth(value))
     assert channel.json_depth(b"[" * 500 + b"]" * 500) == 500

@@ -7,6 +7,7 @@ fixture); each test then checks its row: no points, a status, a report, and the 
 went on. Limits are small so the suite stays short; the fork bombs are bounded by
 RLIMIT_NPROC (asserted first) and by the PID namespace.
 """
+
 import csv
 import os
 import subprocess
@@ -22,8 +23,13 @@ pytestmark = pytest.mark.slow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS_FILE = os.path.join(FIXTURE_EXERCISES, "toy", "tests", "q1.py")
-OUTSIDE = ("/usr/evil_dlcourse", os.path.join(ROOT, "evil_dlcourse"), "/etc/evil_dlcourse",
-           "/root/evil_dlcourse", "/home/evil_dlcourse")
+OUTSIDE = (
+    "/usr/evil_dlcourse",
+    os.path.join(ROOT, "evil_dlcourse"),
+    "/etc/evil_dlcourse",
+    "/root/evil_dlcourse",
+    "/home/evil_dlcourse",
+)
 """Places outside the sandbox an attack tries to write (the checkout among them)."""
 HEADER = SOLUTION[:2]
 WRONG = [
@@ -49,7 +55,9 @@ def right_if(condition):
 
 ATTACKS = {
     # score rewriting
-    "patch_otter": HEADER + WRONG + [
+    "patch_otter": HEADER
+    + WRONG
+    + [
         "import sys\nsys.modules.pop('otter', None)\n"
         "import otter.test_files.abstract_test as at, otter.test_files.exception_test as et\n"
         "at.TestFile.score = property(lambda self: 100)\n"
@@ -59,7 +67,9 @@ ATTACKS = {
         "import otter.check.notebook as cn\n"
         "cn.Notebook.check = lambda *a, **k: None",
     ],
-    "fake_results": HEADER + WRONG + [
+    "fake_results": HEADER
+    + WRONG
+    + [
         "import json, os\n"
         "for path in ['results.json', '/autograder/results/results.json',\n"
         "             os.environ.get('OUT_CSV', '/tmp/grades.csv'), '/tmp/grades.csv']:\n"
@@ -68,7 +78,9 @@ ATTACKS = {
         "    except OSError as e:\n"
         "        print('blocked', path, e)",
     ],
-    "patch_tests_gc": HEADER + WRONG + [
+    "patch_tests_gc": HEADER
+    + WRONG
+    + [
         "import gc\nhits = 0\n"
         "for obj in gc.get_objects():\n"
         "    if type(obj).__name__ in ('test_case', 'ExceptionTestFile', 'TestCaseResult'):\n"
@@ -77,7 +89,9 @@ ATTACKS = {
         right_if("hits > 0"),
     ],
     # reading hidden tests / solutions
-    "read_tests": HEADER + WRONG + [
+    "read_tests": HEADER
+    + WRONG
+    + [
         f"import glob, os\nstolen = None\n"
         f"for path in [{TESTS_FILE!r}, {os.path.join(ROOT, 'autograder')!r},\n"
         f"             {os.path.join(ROOT, 'solutions')!r}]:\n"
@@ -91,7 +105,9 @@ ATTACKS = {
         "print('found', found)",
         right_if("stolen or found"),
     ],
-    "import_grader": HEADER + WRONG + [
+    "import_grader": HEADER
+    + WRONG
+    + [
         "ok = False\n"
         "for mod in ('autograder.grade', 'autograder.sandbox', 'dlcourse', 'tests.fixtures.notebooks'):\n"
         "    try:\n"
@@ -106,26 +122,36 @@ ATTACKS = {
     # killing the process
     "os_exit_cell": HEADER + ["import os\nos._exit(0)"] + [RIGHT],
     "sys_exit_cell": HEADER + ["import sys\nsys.exit(0)"] + WRONG,
-    "os_exit_in_call": HEADER + [
+    "os_exit_in_call": HEADER
+    + [
         "import os\ndef add_scaled(x, y, a):\n    os._exit(0)",
         "def apply_twice(f, x):\n    return f(f(x))",
     ],
     "segfault": HEADER + ["import ctypes\nctypes.string_at(0)"] + [RIGHT],
     # limits
     "infinite_loop_cell": HEADER + ["while True:\n    pass"] + [RIGHT],
-    "infinite_loop_call": HEADER + WRONG + ["def add_scaled(x, y, a):\n    while True:\n        pass"],
-    "memory_bomb": HEADER + WRONG + ["blocks = []\nwhile True:\n    blocks.append(bytearray(50 << 20))"],
+    "infinite_loop_call": HEADER
+    + WRONG
+    + ["def add_scaled(x, y, a):\n    while True:\n        pass"],
+    "memory_bomb": HEADER
+    + WRONG
+    + ["blocks = []\nwhile True:\n    blocks.append(bytearray(50 << 20))"],
     "memory_bomb_numpy": HEADER + WRONG + ["big = np.ones(10**10)"],
-    "fork_bomb": HEADER + WRONG + [
+    "fork_bomb": HEADER
+    + WRONG
+    + [
         "import os, time\n"
         "try:\n"
         "    while True:\n"
         "        os.fork()\n"
         "except OSError:\n"
-        "    time.sleep(1000)"],
+        "    time.sleep(1000)"
+    ],
     "print_megabytes": HEADER + WRONG + ["for i in range(60):\n    print('x' * (1 << 20))"],
     # escaping the sandbox
-    "write_outside": HEADER + WRONG + [
+    "write_outside": HEADER
+    + WRONG
+    + [
         "import os\nwrote = []\n"
         f"for path in {[*OUTSIDE, '/proc/evil']!r}:\n"
         "    try:\n"
@@ -135,7 +161,9 @@ ATTACKS = {
         "print('uid', os.getuid(), 'wrote', wrote)",
         right_if("wrote or os.getuid() == 0"),
     ],
-    "network": HEADER + WRONG + [
+    "network": HEADER
+    + WRONG
+    + [
         "import socket\nreached = False\n"
         "for host in [('1.1.1.1', 53), ('8.8.8.8', 443), ('127.0.0.1', 22)]:\n"
         "    try:\n"
@@ -144,13 +172,18 @@ ATTACKS = {
         "        print('blocked', host, e)",
         right_if("reached"),
     ],
-    "monkeypatch_numpy": HEADER + WRONG + [
+    "monkeypatch_numpy": HEADER
+    + WRONG
+    + [
         "import random\nnp.random.seed(0); random.seed(0)\n"
         "np.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True",
     ],
-    "break_harness": HEADER + WRONG + [
+    "break_harness": HEADER
+    + WRONG
+    + [
         "import builtins, json\nbuiltins.isinstance = lambda *a: True\n"
-        "json.dumps = lambda *a, **k: '{\"kind\": \"ready\", \"names\": {}}'"],
+        'json.dumps = lambda *a, **k: \'{"kind": "ready", "names": {}}\''
+    ],
 }
 
 
@@ -163,9 +196,23 @@ def graded(tmp_path_factory):
         write_notebook(folder / f"{name}.ipynb", [MARK] + cells)
     write_notebook(folder / "zz_control.ipynb", SOLUTION)
     env = dict(os.environ, DLCOURSE_EXERCISES_DIR=FIXTURE_EXERCISES, OUT_CSV=str(out))
-    cmd = [sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
-           "--jobs", "2", "--timeout", "25", "--call-timeout", "5", "--memory-mb", "768",
-           "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder.grade",
+        str(folder),
+        "--out",
+        str(out),
+        "--jobs",
+        "2",
+        "--timeout",
+        "25",
+        "--call-timeout",
+        "5",
+        "--memory-mb",
+        "768",
+        "--no-progress",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     with open(out, newline="") as f:
@@ -177,8 +224,11 @@ def report(out, name, kind="reports"):
     """A report of ``name``: the student's (``reports``) or the instructor's with the
     notebook's output (``instructor_reports``); named by the file plus a hash."""
     folder = str(out).replace(".csv", f"_{kind}")
-    (path,) = [os.path.join(folder, f) for f in os.listdir(folder)
-               if f == f"{name}.ipynb.txt" or f.startswith(f"{name}.ipynb-")]
+    (path,) = [
+        os.path.join(folder, f)
+        for f in os.listdir(folder)
+        if f == f"{name}.ipynb.txt" or f.startswith(f"{name}.ipynb-")
+    ]
     with open(path) as f:
         return f.read()
 

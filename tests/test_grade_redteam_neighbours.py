@@ -9,6 +9,7 @@ stays bounded and the run exits 0. Attack notebooks are written into ``tmp_path`
 Needs root and a working bubblewrap (the grader's default sandbox, with cgroups);
 elsewhere the module is skipped with the reason.
 """
+
 import csv
 import io
 import json
@@ -69,15 +70,26 @@ def attack_notebook(path, attack_code, replace=None):
     ``replace`` ({function name: new source}) swapped in for those definitions."""
     nb = honest_notebook()
     cells = nb["cells"]
-    imports = next(i for i, c in enumerate(cells)
-                   if c["cell_type"] == "code" and "import numpy as np" in source(c))
+    imports = next(
+        i
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "code" and "import numpy as np" in source(c)
+    )
     for name, new in (replace or {}).items():
         for cell in code_cells(nb):
             if source(cell).startswith(f"def {name}("):
                 cell["source"] = new
     if attack_code:
-        cells.insert(imports + 1, {"cell_type": "code", "execution_count": None,
-                                   "metadata": {}, "outputs": [], "source": attack_code})
+        cells.insert(
+            imports + 1,
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": attack_code,
+            },
+        )
     with open(path, "w", encoding="utf-8") as f:
         json.dump(nb, f)
     return path
@@ -101,10 +113,21 @@ def grader_rss(root):
 
 def grade(folder, out, *extra, timeout=300):
     """Run the grading command; ``(exit code, rows by file, peak grader RSS, stderr)``."""
-    cmd = [sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
-           "--no-progress", "--jobs", "2", *extra]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder.grade",
+        str(folder),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--jobs",
+        "2",
+        *extra,
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak = 0
     watched = psutil.Process(proc.pid)
     end = time.monotonic() + timeout
@@ -227,11 +250,11 @@ def overlapping_zip(path, members=300):
     base = buffer.getvalue()
     at = base.rfind(b"PK\x05\x06")
     *_, cd_size, cd_offset, _ = struct.unpack_from("<4s4H2LH", base, at)
-    entry = base[cd_offset:cd_offset + cd_size]
-    entries = b"".join(entry[:46] + f"n{i:03d}.ipynb".encode() + entry[56:]
-                       for i in range(members))
-    eocd = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, members, members, len(entries),
-                       cd_offset, 0)
+    entry = base[cd_offset : cd_offset + cd_size]
+    entries = b"".join(entry[:46] + f"n{i:03d}.ipynb".encode() + entry[56:] for i in range(members))
+    eocd = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, members, members, len(entries), cd_offset, 0
+    )
     path.write_bytes(base[:cd_offset] + entries + eocd)
 
 
@@ -273,8 +296,14 @@ def mixed_run(tmp_path_factory):
     overlapping_zip(folder / "overlap.zip")
     started = time.monotonic()
     code, rows, peak, log = grade(folder, tmp_path / "out.csv", "--timeout", "120")
-    return {"code": code, "rows": rows, "peak": peak, "log": log, "out": tmp_path / "out.csv",
-            "seconds": time.monotonic() - started}
+    return {
+        "code": code,
+        "rows": rows,
+        "peak": peak,
+        "log": log,
+        "out": tmp_path / "out.csv",
+        "seconds": time.monotonic() - started,
+    }
 
 
 def test_mixed_run_exits_0_and_the_honest_keeps_full_marks(mixed_run):
@@ -285,7 +314,7 @@ def test_mixed_run_exits_0_and_the_honest_keeps_full_marks(mixed_run):
 
 def test_callback_amplification_does_not_blow_up_the_grader(mixed_run):
     row = mixed_run["rows"]["amplify.ipynb"]
-    assert row["status"] == "ok"              # the callbacks refused; it went on honestly
+    assert row["status"] == "ok"  # the callbacks refused; it went on honestly
     assert mixed_run["peak"] < 1536 << 20, f"grader peaked at {mixed_run['peak'] >> 20} MiB"
 
 

@@ -1,4 +1,5 @@
 """The sandbox's mount table: what the student's process can and cannot see."""
+
 from autograder import sandbox
 
 
@@ -61,7 +62,7 @@ def _bwrap_mode_or_skip():
 
 @pytest.fixture
 def no_bwrap(monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))       # an empty folder: no bwrap on PATH
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no bwrap on PATH
     monkeypatch.delenv("DLCOURSE_SANDBOX", raising=False)
     sandbox._probe_cache.clear()
     yield
@@ -132,23 +133,28 @@ def run_cells(cells, limits=None, **kwargs):
 
 def test_env_reaches_the_sandbox_and_library_caches_stay_inside():
     _bwrap_mode_or_skip()
-    student, values = run_cells([
-        "import os\nbackend = os.environ['KERAS_BACKEND']\n"
-        "cache = os.environ['XDG_CACHE_HOME']\nmpl = os.environ['MPLCONFIGDIR']",
-        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-        "plt.plot([1, 2])\nplt.savefig('figure.png')",
-    ], env={"KERAS_BACKEND": "jax"})
+    student, values = run_cells(
+        [
+            "import os\nbackend = os.environ['KERAS_BACKEND']\n"
+            "cache = os.environ['XDG_CACHE_HOME']\nmpl = os.environ['MPLCONFIGDIR']",
+            "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+            "plt.plot([1, 2])\nplt.savefig('figure.png')",
+        ],
+        env={"KERAS_BACKEND": "jax"},
+    )
     assert student.status is None and not student.cell_errors, student.cell_errors
     assert values["backend"] == "jax"
     assert values["cache"].startswith(sandbox.SANDBOX_HOME)
     assert values["mpl"].startswith(sandbox.SANDBOX_HOME)
-    assert student.output_text("stderr") == ""      # no Fontconfig / matplotlib warnings
+    assert student.output_text("stderr") == ""  # no Fontconfig / matplotlib warnings
 
 
 def test_working_folders_are_small_private_tmpfs():
     _bwrap_mode_or_skip()
     limits = sandbox.Limits(timeout=60, workdir_mb=16, tmp_mb=8)
-    student, values = run_cells([textwrap.dedent("""\
+    student, values = run_cells(
+        [
+            textwrap.dedent("""\
         import os
         full = {}
         for folder in (os.getcwd(), '/tmp', '/dev/shm'):
@@ -162,20 +168,26 @@ def test_working_folders_are_small_private_tmpfs():
             except OSError as exc:
                 full[folder] = (written >> 20, exc.errno)
         tmp_entries = os.listdir('/tmp')
-        """)], limits)
+        """)
+        ],
+        limits,
+    )
     assert student.status is None, student.reason
     import errno
+
     assert values["full"][sandbox.SANDBOX_HOME][1] == errno.ENOSPC
     assert values["full"][sandbox.SANDBOX_HOME][0] <= 16
     assert values["full"]["/tmp"][0] <= 8 and values["full"]["/dev/shm"][0] <= 8
-    assert values["tmp_entries"] == ["fill"]       # nothing of the host's /tmp
+    assert values["tmp_entries"] == ["fill"]  # nothing of the host's /tmp
 
 
 def test_seccomp_blocks_new_namespaces_and_mounts():
     _bwrap_mode_or_skip()
     if seccomp.unavailable_reason():
         pytest.skip(seccomp.unavailable_reason())
-    student, values = run_cells([textwrap.dedent("""\
+    student, values = run_cells(
+        [
+            textwrap.dedent("""\
         import ctypes, errno, threading, subprocess
         libc = ctypes.CDLL(None, use_errno=True)
         unshare = libc.unshare(0x10000000), ctypes.get_errno()
@@ -184,12 +196,15 @@ def test_seccomp_blocks_new_namespaces_and_mounts():
         thread = threading.Thread(target=lambda: box.append(1))
         thread.start(); thread.join()
         child = subprocess.run(['true']).returncode
-        """)])
+        """)
+        ]
+    )
     assert student.status is None and not student.cell_errors, student.cell_errors
     import errno
+
     assert tuple(values["unshare"]) == (-1, errno.EPERM)
     assert tuple(values["mount"]) == (-1, errno.EPERM)
-    assert values["box"] == [1] and values["child"] == 0   # threads and processes still work
+    assert values["box"] == [1] and values["child"] == 0  # threads and processes still work
 
 
 MEMFD_CELL = textwrap.dedent("""\
@@ -244,8 +259,9 @@ def test_a_killed_grader_leaves_no_sandbox_no_lock_and_no_cgroup(tmp_path):
     _bwrap_mode_or_skip()
     if os.getuid() != 0:
         pytest.skip("uid slots and cgroups need root")
-    driver = subprocess.Popen([sys.executable, "-c", DRIVER.format(root=ROOT)],
-                              stdout=subprocess.PIPE, text=True)
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER.format(root=ROOT)], stdout=subprocess.PIPE, text=True
+    )
     uid = int(driver.stdout.readline())
     end = time.monotonic() + 60
     while not [p for p in psutil.process_iter(["name"]) if p.info["name"] == "dlorphan"]:
@@ -263,10 +279,16 @@ def test_a_killed_grader_leaves_no_sandbox_no_lock_and_no_cgroup(tmp_path):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(fd)
+
     # its cgroup is swept as stale
     def stale():
-        return [name for parent in cgroup._parent_dirs().values() for name in os.listdir(parent)
-                if name.startswith(f"{cgroup.PREFIX}{driver.pid}-")]
+        return [
+            name
+            for parent in cgroup._parent_dirs().values()
+            for name in os.listdir(parent)
+            if name.startswith(f"{cgroup.PREFIX}{driver.pid}-")
+        ]
+
     if cgroup.available():
         assert stale()
         sandbox.sweep_stale()
@@ -285,6 +307,7 @@ def test_stale_working_folders_of_dead_graders_are_removed():
         assert not os.path.exists(stale) and os.path.exists(live)
     finally:
         import shutil
+
         shutil.rmtree(live, ignore_errors=True)
         shutil.rmtree(stale, ignore_errors=True)
 
@@ -320,7 +343,7 @@ def test_setuid_mode_mounts_hide_the_tests_tmp_proc_and_network(tmp_path):
 
     slot = sandbox.UidSlot()
     base = pathlib.Path(sandbox.work_root()) / f"{sandbox.WORK_PREFIX}{os.getpid()}-mounts"
-    secret = base / "exercises" / "tests" / "q1.py"     # world-readable, outside /tmp
+    secret = base / "exercises" / "tests" / "q1.py"  # world-readable, outside /tmp
     secret.parent.mkdir(parents=True, exist_ok=True)
     secret.write_text("SECRET = 1\n")
     for path in (base, secret.parent.parent, secret.parent):
@@ -334,10 +357,12 @@ def test_setuid_mode_mounts_hide_the_tests_tmp_proc_and_network(tmp_path):
     if pid == 0:
         import json
         import socket
+
         found = {}
         try:
-            sandbox._setuid_mounts(sandbox.Limits(), workdir, slot.uid,
-                                   [str(secret.parent)], seccomp._build())()
+            sandbox._setuid_mounts(
+                sandbox.Limits(), workdir, slot.uid, [str(secret.parent)], seccomp._build()
+            )()
             os.setgroups([])
             os.setresgid(slot.uid, slot.uid, slot.uid)
             os.setresuid(slot.uid, slot.uid, slot.uid)
@@ -350,7 +375,7 @@ def test_setuid_mode_mounts_hide_the_tests_tmp_proc_and_network(tmp_path):
             try:
                 probe = socket.socket()
                 probe.settimeout(2)
-                probe.connect((b"127.0.0.1", port))   # no idna codec: stdlib unreadable here
+                probe.connect((b"127.0.0.1", port))  # no idna codec: stdlib unreadable here
                 found["network"] = True
             except OSError:
                 found["network"] = False
@@ -361,6 +386,7 @@ def test_setuid_mode_mounts_hide_the_tests_tmp_proc_and_network(tmp_path):
         os._exit(0)
     os.waitpid(pid, 0)
     import json
+
     found = json.loads(os.read(read_fd, 1 << 16))
     os.close(read_fd)
     os.close(write_fd)
@@ -371,4 +397,4 @@ def test_setuid_mode_mounts_hide_the_tests_tmp_proc_and_network(tmp_path):
     assert found["secret"] is None and found["tmp"] == [] and found["network"] is False
     assert found["cwd_writable"]
     if sandbox._own_proc_instances():
-        assert found["pids"] == [pid]   # only itself: the grader's command line is hidden
+        assert found["pids"] == [pid]  # only itself: the grader's command line is hidden

@@ -1,5 +1,6 @@
 """Zip submissions are checked for their shape before anything is decompressed: hostile
 zips are rejected within a second as ``invalid``, with a short reason."""
+
 import io
 import json
 import struct
@@ -28,12 +29,12 @@ def aliased_zip(names, payload):
     base = one_member_zip("x" * len(names[0]), payload)
     eocd_at = base.rfind(b"PK\x05\x06")
     _, _, _, _, _, cd_size, cd_offset, _ = struct.unpack_from("<4s4H2LH", base, eocd_at)
-    entry = base[cd_offset:cd_offset + cd_size]
+    entry = base[cd_offset : cd_offset + cd_size]
     fixed = 46  # central directory entry header; the name follows
-    entries = b"".join(entry[:fixed] + name.encode() + entry[fixed + len(name):]
-                       for name in names)
-    eocd = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(names), len(names),
-                       len(entries), cd_offset, 0)
+    entries = b"".join(entry[:fixed] + name.encode() + entry[fixed + len(name) :] for name in names)
+    eocd = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(names), len(names), len(entries), cd_offset, 0
+    )
     return base[:cd_offset] + entries + eocd
 
 

@@ -18,6 +18,7 @@ Needs a Chromium: Debian `apt-get install -y chromium chromium-driver` (found at
 /usr/bin/chromium), or any Chrome/Chromium named by SITE_TEST_BROWSER. Without one the tests
 skip. Requests to other hosts are blocked (nothing outside is reachable here) and reported.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,16 +40,25 @@ REPO = "dse-course/intro-to-deep-learning"
 COLAB = f"https://colab.research.google.com/github/{REPO}/blob/notebooks/"
 BINDER = f"https://mybinder.org/v2/gh/{REPO}/main"
 SCREENSHOT_PAGES = ["book/perceptron.html", "book/gradient_descent.html"]
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-dev-shm-usage"]
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 ASSET_DIRS = {"_static", "_sources", "_downloads", "_images", "reports"}
 
 
 def find_browser():
     candidates = [os.environ.get("SITE_TEST_BROWSER"), "/usr/bin/chromium"]
-    candidates += [shutil.which(n) for n in ("chromium", "chromium-browser",
-                                             "google-chrome", "google-chrome-stable")]
+    candidates += [
+        shutil.which(n)
+        for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+    ]
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
@@ -89,10 +99,13 @@ class _QuietServer(ThreadingHTTPServer):
 def browser():
     executable = find_browser()
     if executable is None:
-        pytest.skip("no Chromium installed: apt-get install -y chromium chromium-driver "
-                    "(or set SITE_TEST_BROWSER to a Chrome/Chromium executable)")
+        pytest.skip(
+            "no Chromium installed: apt-get install -y chromium chromium-driver "
+            "(or set SITE_TEST_BROWSER to a Chrome/Chromium executable)"
+        )
     sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright Python package is not installed")
+        "playwright.sync_api", reason="the playwright Python package is not installed"
+    )
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
         yield browser
@@ -113,21 +126,27 @@ def external_requests():
 # The two screens every page is checked on: a laptop and a phone (iPhone 12 to 15 size).
 DEVICES = {
     "desktop": {"viewport": {"width": 1366, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-              "is_mobile": True, "has_touch": True},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
 }
 
 
 class PageRun:
     """A page opened in a fresh context, with its console errors and outside requests."""
 
-    def __init__(self, browser, base_url, external, color_scheme="light", mode=None,
-                 device="desktop"):
+    def __init__(
+        self, browser, base_url, external, color_scheme="light", mode=None, device="desktop"
+    ):
         self.base_url = base_url
         self.context = browser.new_context(color_scheme=color_scheme, **DEVICES[device])
         if mode:
             self.context.add_init_script(
-                f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
+                f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');"
+            )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.external_urls: set[str] = set()
@@ -150,8 +169,9 @@ class PageRun:
         where = (msg.location or {}).get("url", "")
         text = msg.text
         # a blocked request to another host is reported, not an error of the page
-        if "ERR_BLOCKED_BY_CLIENT" in text or (where and not where.startswith(self.base_url)
-                                               and "Failed to load resource" in text):
+        if "ERR_BLOCKED_BY_CLIENT" in text or (
+            where and not where.startswith(self.base_url) and "Failed to load resource" in text
+        ):
             return
         self.errors.append(f"console: {text} ({where})")
 
@@ -159,7 +179,7 @@ class PageRun:
         self.path = path
         response = self.page.goto(self.base_url + path, wait_until="load")
         assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
-        if redirects:                    # <meta http-equiv="Refresh"> (index.html)
+        if redirects:  # <meta http-equiv="Refresh"> (index.html)
             self.page.wait_for_url(lambda url: url != self.base_url + path, timeout=10000)
             self.page.wait_for_load_state("load")
         # KaTeX typesets on DOMContentLoaded, before "load"
@@ -182,8 +202,11 @@ def html_pages(site_dir):
 
 def notebook_pages(site_dir):
     """Chapter pages built from an executed notebook (they carry the launch menu)."""
-    return [p for p in html_pages(site_dir)
-            if "dropdown-launch-buttons" in (site_dir / p).read_text(encoding="utf-8")]
+    return [
+        p
+        for p in html_pages(site_dir)
+        if "dropdown-launch-buttons" in (site_dir / p).read_text(encoding="utf-8")
+    ]
 
 
 # ------------------------------------------------------------------- every page checks
@@ -239,8 +262,9 @@ def test_every_page_loads_cleanly(browser, base_url, site_dir, external_requests
                 if not img["complete"] or img["width"] == 0:
                     problems.append(f"{path}: image does not load: {img['src']}")
                 if img["content"] and not meaningful_alt(img["alt"], img["src"]):
-                    problems.append(f"{path}: image without alt text: {img['src']} "
-                                    f"(alt={img['alt']!r})")
+                    problems.append(
+                        f"{path}: image without alt text: {img['src']} (alt={img['alt']!r})"
+                    )
             math = page.evaluate(MATH_JS)
             if math["rawDollars"] or math["rawDelimiters"]:
                 problems.append(f"{path}: raw $$ or \\( \\[ left in the text (math not typeset)")
@@ -266,9 +290,11 @@ def test_search_finds_backpropagation_chapter(browser, base_url, external_reques
         page.wait_for_function(
             "() => !document.querySelector('#search-progress') || "
             "!/Searching|Preparing/.test(document.querySelector('#search-progress').textContent)",
-            timeout=15000)
-        hrefs = page.eval_on_selector_all("#search-results ul.search li a",
-                                          "els => els.map(e => e.getAttribute('href'))")
+            timeout=15000,
+        )
+        hrefs = page.eval_on_selector_all(
+            "#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))"
+        )
         assert any("book/backpropagation.html" in h for h in hrefs), hrefs
         assert not run.errors, run.errors
     finally:
@@ -286,7 +312,7 @@ def test_dark_mode_toggle_switches_theme(browser, base_url, external_requests):
         page = run.open("book/backpropagation.html")
         assert _theme(page) == "light"
         seen = {"light"}
-        for _ in range(3):               # the button cycles light -> dark -> auto
+        for _ in range(3):  # the button cycles light -> dark -> auto
             page.locator("button.theme-switch-button").first.click()
             seen.add(_theme(page))
         assert "dark" in seen, seen
@@ -308,8 +334,7 @@ def test_screenshots_light_and_dark(browser, base_url, site_dir, external_reques
             try:
                 page = run.open(path)
                 assert _theme(page) == mode
-                background = page.evaluate(
-                    "getComputedStyle(document.body).backgroundColor")
+                background = page.evaluate("getComputedStyle(document.body).backgroundColor")
                 rgb = [int(v) for v in re.findall(r"\d+", background)[:3]]
                 assert (sum(rgb) / 3 < 80) == (mode == "dark"), (path, mode, background)
                 # the first plot (if any) in view, then the top of the page
@@ -334,11 +359,12 @@ def test_launch_and_download_buttons(browser, base_url, site_dir, external_reque
     run = PageRun(browser, base_url, external_requests)
     try:
         for path in pages:
-            docname = path.removesuffix(".html")          # book/perceptron
+            docname = path.removesuffix(".html")  # book/perceptron
             page = run.open(path)
             links = page.eval_on_selector_all(
                 ".dropdown-launch-buttons a, .dropdown-download-buttons a",
-                "els => els.map(e => e.href)")
+                "els => els.map(e => e.href)",
+            )
             colab = [u for u in links if "colab.research.google.com" in u]
             binder = [u for u in links if "mybinder.org" in u]
             ipynb = [u for u in links if u.startswith(base_url) and u.endswith(".ipynb")]
@@ -346,8 +372,11 @@ def test_launch_and_download_buttons(browser, base_url, site_dir, external_reque
                 problems.append(f"{path}: Colab link {colab}")
             if not (colab_dir / f"{docname}.ipynb").is_file():
                 problems.append(f"{path}: no Colab notebook _build/colab/{docname}.ipynb")
-            if len(binder) != 1 or not binder[0].startswith(BINDER) \
-                    or not binder[0].endswith(f"{docname}.md"):
+            if (
+                len(binder) != 1
+                or not binder[0].startswith(BINDER)
+                or not binder[0].endswith(f"{docname}.md")
+            ):
                 problems.append(f"{path}: Binder link {binder}")
             if len(ipynb) != 1 or not ipynb[0].endswith(f"_sources/{docname}.ipynb"):
                 problems.append(f"{path}: .ipynb download link {ipynb}")
@@ -381,7 +410,7 @@ def test_download_links_resolve(browser, base_url, site_dir, external_requests):
                 if not response.ok or not response.body():
                     problems.append(f"{path}: {url} -> HTTP {response.status}")
                 elif urlsplit(url).path.endswith(".ipynb"):
-                    json.loads(response.body())   # a real notebook, not an error page
+                    json.loads(response.body())  # a real notebook, not an error page
     finally:
         run.close()
     assert not problems, "\n".join(problems)
@@ -406,8 +435,9 @@ def test_phone_menus_open_by_tap_and_keyboard(browser, base_url, site_dir, exter
     try:
         page = run.open("book/backpropagation.html")
         for toggle, dialog, links in [
-                (".primary-toggle", "pst-primary-sidebar-modal", "a[href$='perceptron.html']"),
-                (".secondary-toggle", "pst-secondary-sidebar-modal", "nav a[href^='#']")]:
+            (".primary-toggle", "pst-primary-sidebar-modal", "a[href$='perceptron.html']"),
+            (".secondary-toggle", "pst-secondary-sidebar-modal", "nav a[href^='#']"),
+        ]:
             buttons = _visible(page, toggle)
             assert len(buttons) == 1, f"{toggle}: {len(buttons)} visible buttons"
             buttons[0].tap()
@@ -448,14 +478,18 @@ def test_desktop_has_one_search_box_and_slash_opens_it(browser, base_url, extern
         for keys in ("/", "Control+k"):
             page.locator("article").first.click(position={"x": 5, "y": 5})
             page.keyboard.press(keys)
-            page.wait_for_function("document.getElementById('pst-search-dialog')?.open",
-                                   timeout=5000)
+            page.wait_for_function(
+                "document.getElementById('pst-search-dialog')?.open", timeout=5000
+            )
             page.keyboard.press("Escape")
-            page.wait_for_function("!document.getElementById('pst-search-dialog').open",
-                                   timeout=5000)
-        on_screen = "document.getElementById('pst-primary-sidebar').getBoundingClientRect().right > 100"
+            page.wait_for_function(
+                "!document.getElementById('pst-search-dialog').open", timeout=5000
+            )
+        on_screen = (
+            "document.getElementById('pst-primary-sidebar').getBoundingClientRect().right > 100"
+        )
         assert page.evaluate(on_screen)
-        _visible(page, ".primary-toggle")[0].click()            # slides off to the left
+        _visible(page, ".primary-toggle")[0].click()  # slides off to the left
         page.wait_for_function(f"!({on_screen})", timeout=5000)
         _visible(page, ".primary-toggle")[0].click()
         page.wait_for_function(on_screen, timeout=5000)
@@ -468,8 +502,10 @@ def test_desktop_has_one_search_box_and_slash_opens_it(browser, base_url, extern
 VIEWS = [(device, mode) for device in DEVICES for mode in ("light", "dark")]
 MAX_PAGE_BYTES = 2_000_000
 # axe-core from npm (.ci/run installs it into .ci/node), or AXE_CORE_JS naming axe.min.js
-AXE_JS = Path(os.environ.get("AXE_CORE_JS") or
-              Path(__file__).resolve().parents[1] / ".ci/node/node_modules/axe-core/axe.min.js")
+AXE_JS = Path(
+    os.environ.get("AXE_CORE_JS")
+    or Path(__file__).resolve().parents[1] / ".ci/node/node_modules/axe-core/axe.min.js"
+)
 
 LOAD_ALL_JS = """async () => {
     // lazy images below the fold count too: load everything the page has
@@ -517,10 +553,11 @@ def page_views(browser, base_url, site_dir, external_requests):
     views = {}
     for path in html_pages(site_dir):
         if 'http-equiv="Refresh"' in (site_dir / path).read_text(encoding="utf-8"):
-            continue                     # index.html only redirects to the intro
+            continue  # index.html only redirects to the intro
         for device, mode in VIEWS:
-            run = PageRun(browser, base_url, external_requests, color_scheme=mode, mode=mode,
-                          device=device)
+            run = PageRun(
+                browser, base_url, external_requests, color_scheme=mode, mode=mode, device=device
+            )
             try:
                 page = run.open(path)
                 page.evaluate(LOAD_ALL_JS)
@@ -545,16 +582,21 @@ def page_views(browser, base_url, site_dir, external_requests):
 
 
 def test_every_view_applies_its_colour_mode_and_runs_cleanly(page_views):
-    problems = [f"{p} {d} {m}: theme {v['theme']}" for (p, d, m), v in page_views.items()
-                if v["theme"] != m]
+    problems = [
+        f"{p} {d} {m}: theme {v['theme']}" for (p, d, m), v in page_views.items() if v["theme"] != m
+    ]
     problems += [f"{p} {d} {m}: {e}" for (p, d, m), v in page_views.items() for e in v["errors"]]
     assert not problems, "\n".join(problems)
 
 
 def test_no_page_scrolls_sideways(page_views):
     """Inline code wraps, tables, equations and code scroll in their own box (at 390 px)."""
-    wide = [f"{p} ({d}, {m}): {w[0]} px wide on a {w[1]} px screen"
-            for (p, d, m), v in page_views.items() for w in [v["width"]] if w[0] > w[1]]
+    wide = [
+        f"{p} ({d}, {m}): {w[0]} px wide on a {w[1]} px screen"
+        for (p, d, m), v in page_views.items()
+        for w in [v["width"]]
+        if w[0] > w[1]
+    ]
     assert not wide, "\n".join(wide)
 
 
@@ -563,36 +605,52 @@ def test_axe_finds_no_serious_or_critical_violations(page_views):
     if not AXE_JS.is_file():
         if os.environ.get("CI") == "true":
             pytest.fail(f"axe-core is missing in CI: {AXE_JS} (.ci/run installs it with npm)")
-        pytest.skip(f"axe-core not installed ({AXE_JS}): npm install --prefix .ci/node "
-                    "axe-core@4.14.1, or set AXE_CORE_JS to its axe.min.js")
+        pytest.skip(
+            f"axe-core not installed ({AXE_JS}): npm install --prefix .ci/node "
+            "axe-core@4.14.1, or set AXE_CORE_JS to its axe.min.js"
+        )
     counts, problems = {}, []
     for (path, device, mode), view in page_views.items():
         for v in view["axe"]:
             key = (v["impact"], v["id"])
             counts[key] = counts.get(key, 0) + v["count"]
             if v["impact"] in ("serious", "critical"):
-                problems.append(f"{path} ({device}, {mode}): {v['impact']} {v['id']} "
-                                f"x{v['count']}, e.g. {v['target']}")
-    print("\naxe violations (impact, rule: nodes over all views):",
-          {f"{i} {r}": n for (i, r), n in sorted(counts.items(), key=str)} or "none")
+                problems.append(
+                    f"{path} ({device}, {mode}): {v['impact']} {v['id']} "
+                    f"x{v['count']}, e.g. {v['target']}"
+                )
+    print(
+        "\naxe violations (impact, rule: nodes over all views):",
+        {f"{i} {r}": n for (i, r), n in sorted(counts.items(), key=str)} or "none",
+    )
     assert not problems, "\n".join(problems)
 
 
 def test_pages_weigh_at_most_2_mb(page_views):
     """All resources a page loads, uncompressed, MathJax fonts and every image included."""
-    weights = {p: v["weight"] for (p, d, m), v in page_views.items()
-               if (d, m) == ("desktop", "light")}
+    weights = {
+        p: v["weight"] for (p, d, m), v in page_views.items() if (d, m) == ("desktop", "light")
+    }
     heaviest = max(weights, key=lambda p: weights[p]["total"])
-    print(f"\nheaviest page: {heaviest}, {weights[heaviest]['total'] / 1e6:.2f} MB in "
-          f"{weights[heaviest]['requests']} requests; largest files {weights[heaviest]['largest']}")
-    heavy = [f"{p}: {w['total'] / 1e6:.2f} MB ({w['requests']} requests), largest "
-             f"{w['largest']}" for p, w in weights.items() if w["total"] > MAX_PAGE_BYTES]
+    print(
+        f"\nheaviest page: {heaviest}, {weights[heaviest]['total'] / 1e6:.2f} MB in "
+        f"{weights[heaviest]['requests']} requests; largest files {weights[heaviest]['largest']}"
+    )
+    heavy = [
+        f"{p}: {w['total'] / 1e6:.2f} MB ({w['requests']} requests), largest {w['largest']}"
+        for p, w in weights.items()
+        if w["total"] > MAX_PAGE_BYTES
+    ]
     assert not heavy, "\n".join(heavy)
 
 
 def test_figures_have_high_resolution_sources(page_views):
-    lowres = [f"{p} ({d}): {i['src']} has {i['natural']} px, shown at {i['shown']:.0f} px"
-              for (p, d, m), v in page_views.items() if m == "light" for i in v["lowres"]]
+    lowres = [
+        f"{p} ({d}): {i['src']} has {i['natural']} px, shown at {i['shown']:.0f} px"
+        for (p, d, m), v in page_views.items()
+        if m == "light"
+        for i in v["lowres"]
+    ]
     assert not lowres, "\n".join(sorted(set(lowres)))
 
 
@@ -613,14 +671,16 @@ def test_icon_font_subset_has_every_glyph_the_css_uses(site_dir):
     cmap = TTFont(font).getBestCmap()
     theme_cmap = TTFont(subset_icon_font.theme_font()).getBestCmap()
     # code points of other fonts (the brands' GitHub icon) are not the solid font's to have
-    missing = sorted(f"U+{p:04X}" for p in subset_icon_font.css_code_points(site_dir)
-                     if p in theme_cmap and p not in cmap)
+    missing = sorted(
+        f"U+{p:04X}"
+        for p in subset_icon_font.css_code_points(site_dir)
+        if p in theme_cmap and p not in cmap
+    )
     assert len(cmap) < len(theme_cmap) / 10, "the committed font is not the subset"
     assert not missing, f"run tools/subset_icon_font.py: {font.name} lacks {missing}"
 
 
-def test_plots_open_full_size_and_search_snippets_have_no_tex(browser, base_url,
-                                                              external_requests):
+def test_plots_open_full_size_and_search_snippets_have_no_tex(browser, base_url, external_requests):
     """A tap on a plot opens its image (Sphinx links an image shown at a set size, the 2x
     PNGs; course.js links any other); the search page's snippets show
     no TeX source of the formulas in the pages found."""
@@ -628,8 +688,8 @@ def test_plots_open_full_size_and_search_snippets_have_no_tex(browser, base_url,
     try:
         page = run.open("book/perceptron.html")
         plots = page.eval_on_selector_all(
-            "article div.cell_output img",
-            "imgs => imgs.map(i => [i.src, i.closest('a')?.href])")
+            "article div.cell_output img", "imgs => imgs.map(i => [i.src, i.closest('a')?.href])"
+        )
         assert plots, "no plots on the perceptron page"
         unlinked = [src for src, href in plots if href != src]
         assert not unlinked, f"plots without a full-size link: {unlinked}"
@@ -637,9 +697,12 @@ def test_plots_open_full_size_and_search_snippets_have_no_tex(browser, base_url,
         page.wait_for_selector("#search-results ul.search li p.context", timeout=20000)
         page.wait_for_function(
             "() => !/Searching|Preparing/.test("
-            "document.querySelector('#search-progress')?.textContent || '')", timeout=20000)
-        snippets = page.eval_on_selector_all("#search-results p.context",
-                                             "ps => ps.map(p => p.textContent)")
+            "document.querySelector('#search-progress')?.textContent || '')",
+            timeout=20000,
+        )
+        snippets = page.eval_on_selector_all(
+            "#search-results p.context", "ps => ps.map(p => p.textContent)"
+        )
         with_tex = [s for s in snippets if "\\(" in s or "\\[" in s or "\\frac" in s]
         assert not with_tex, f"search snippets with TeX: {with_tex[:3]}"
         assert not run.errors, run.errors

@@ -14,20 +14,28 @@ Every HTML file under the site folder is parsed with BeautifulSoup. For every li
 Exit status 1 when an internal link or anchor is broken. ``--external`` lists the external
 URLs and the pages that use them.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from bs4 import BeautifulSoup
 
-LINK_ATTRS = {"a": "href", "link": "href", "img": "src", "script": "src",
-              "source": "src", "iframe": "src", "area": "href"}
+LINK_ATTRS = {
+    "a": "href",
+    "link": "href",
+    "img": "src",
+    "script": "src",
+    "source": "src",
+    "iframe": "src",
+    "area": "href",
+}
 # rel values of <link> that name no resource the browser needs (canonical points at the
 # published site, which is external by nature).
 IGNORED_LINK_RELS = {"canonical", "preconnect", "dns-prefetch"}
@@ -39,7 +47,7 @@ SKIPPED_DIRS = {"_static", "_sources", "_downloads", "_images", "reports"}
 class Report:
     checked_pages: int = 0
     checked_links: int = 0
-    broken: list = field(default_factory=list)        # (page, url, reason)
+    broken: list = field(default_factory=list)  # (page, url, reason)
     external: dict = field(default_factory=lambda: defaultdict(set))  # url -> {pages}
 
     @property
@@ -51,7 +59,7 @@ def _parse(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8", errors="replace"), "html.parser")
 
 
-@lru_cache(maxsize=None)
+@cache
 def anchors_of(path: Path) -> frozenset:
     soup = _parse(path)
     ids = {tag["id"] for tag in soup.find_all(id=True)}
@@ -75,7 +83,7 @@ def check_url(site: Path, page: Path, url: str):
     parts = urlsplit(url)
     if parts.scheme in ("javascript", "data", "blob", "about"):
         return None
-    if parts.scheme or parts.netloc:      # http:, https:, mailto:, //host/...
+    if parts.scheme or parts.netloc:  # http:, https:, mailto:, //host/...
         return "external"
     path = unquote(parts.path)
     if not path:
@@ -101,6 +109,7 @@ def check_url(site: Path, page: Path, url: str):
 
 def _normalise(path: Path) -> str:
     import os.path
+
     return os.path.normpath(str(path))
 
 
@@ -141,9 +150,11 @@ def main(argv=None) -> int:
         for url in sorted(report.external):
             pages = sorted(report.external[url])
             print(f"external {url}  ({len(pages)} page(s), e.g. {pages[0]})")
-    print(f"{report.checked_pages} pages, {report.checked_links} links checked: "
-          f"{len(report.broken)} broken internal link(s), "
-          f"{len(report.external)} distinct external URL(s) not checked (offline).")
+    print(
+        f"{report.checked_pages} pages, {report.checked_links} links checked: "
+        f"{len(report.broken)} broken internal link(s), "
+        f"{len(report.external)} distinct external URL(s) not checked (offline)."
+    )
     return 0 if report.ok else 1
 
 

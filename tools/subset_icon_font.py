@@ -12,6 +12,7 @@ file in the next build (html_static_path is copied after the theme's static file
 Subsetting is fontTools' (a matplotlib dependency; woff2 needs ``brotli``).
 tests/test_site.py checks that the committed font has every glyph the built CSS names.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,16 @@ ICON_CLASS_RULE = re.compile(r"^\s*\.fa-[a-z0-9-]+:{1,2}(before|after)\s*$")
 def theme_font() -> Path:
     import pydata_sphinx_theme
 
-    return (Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" /
-            "static" / "vendor" / "fontawesome" / "webfonts" / "fa-solid-900.woff2")
+    return (
+        Path(pydata_sphinx_theme.__file__).parent
+        / "theme"
+        / "pydata_sphinx_theme"
+        / "static"
+        / "vendor"
+        / "fontawesome"
+        / "webfonts"
+        / "fa-solid-900.woff2"
+    )
 
 
 def css_code_points(site: Path) -> set[int]:
@@ -57,7 +66,7 @@ def subset(source: Path, output: Path, code_points: set[int]) -> int:
     options = ft_subset.Options()
     options.flavor = "woff2"
     options.layout_features = ["*"]
-    options.name_IDs = ["*"]            # keep the font's copyright and licence (SIL OFL) records
+    options.name_IDs = ["*"]  # keep the font's copyright and licence (SIL OFL) records
     font = ft_subset.load_font(str(source), options)
     subsetter = ft_subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(code_points))

@@ -19,19 +19,20 @@ Exercise pages (``EXERCISE_NOTEBOOKS``) are different: their launch buttons open
 notebook ``exercises/<name>.ipynb`` on the main branch, on Colab and on Binder alike, and no Colab
 copy of the page itself is written (the page is only the statement).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import nbformat
 
-SETUP_SOURCE = '''\
+SETUP_SOURCE = """\
 # Set-up for Colab (or any fresh environment): install the course's helper package `dlcourse`.
 # In the course environment it is already installed and this cell does nothing.
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("dlcourse") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+{repo_url}@{branch}"], check=True)'''
+                    "git+{repo_url}@{branch}"], check=True)"""
 
 
 EXERCISE_NOTEBOOKS = {
@@ -59,8 +60,9 @@ def colab_notebook(nb, repo_url: str, branch: str):
 
 
 def _executed(nb) -> bool:
-    return any(c.get("execution_count") or c.get("outputs")
-               for c in nb.cells if c.cell_type == "code")
+    return any(
+        c.get("execution_count") or c.get("outputs") for c in nb.cells if c.cell_type == "code"
+    )
 
 
 def _with_cached_outputs(app, pagename, nb):
@@ -73,19 +75,22 @@ def _with_cached_outputs(app, pagename, nb):
     """
     if _executed(nb) or not any(c.cell_type == "code" for c in nb.cells):
         return nb
-    nb_config = getattr(app.env, "mystnb_config", None)   # the path myst-nb resolved
+    nb_config = getattr(app.env, "mystnb_config", None)  # the path myst-nb resolved
     cache_dir = getattr(nb_config, "execution_cache_path", "") or str(
-        Path(app.outdir).parent / ".jupyter_cache")
+        Path(app.outdir).parent / ".jupyter_cache"
+    )
     if not Path(cache_dir).is_dir():
         return nb
     from jupyter_cache import get_cache
 
     try:
         _, merged = get_cache(cache_dir).merge_match_into_notebook(nb)
-    except KeyError:                      # not in the cache: leave it as it is
+    except KeyError:  # not in the cache: leave it as it is
         return nb
-    for path in (Path(app.outdir, "_sources", f"{pagename}.ipynb"),
-                 Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"):
+    for path in (
+        Path(app.outdir, "_sources", f"{pagename}.ipynb"),
+        Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb",
+    ):
         if path.exists():
             nbformat.write(merged, path)
     return merged
@@ -131,7 +136,7 @@ def _launch_student_notebook(group, colab, org, repo, theme, prefix, pagename):
             button["url"] = f"{colab}/github/{org}/{repo}/blob/{main}/{notebook}"
         elif button.get("text") == "Binder" and "?urlpath=" in button.get("url", ""):
             base, urlpath = button["url"].split("?urlpath=", 1)
-            ui = urlpath.split(page, 1)[0]        # "tree/" or "lab/tree/", as the theme chose
+            ui = urlpath.split(page, 1)[0]  # "tree/" or "lab/tree/", as the theme chose
             button["url"] = f"{base}?urlpath={ui}{notebook}"
 
 
@@ -144,8 +149,11 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
         return
     seen, unique = set(), []
     for js in files:
-        key = (getattr(js, "filename", js) or "", getattr(js, "priority", 0),
-               tuple(sorted(getattr(js, "attributes", {}).items())))
+        key = (
+            getattr(js, "filename", js) or "",
+            getattr(js, "priority", 0),
+            tuple(sorted(getattr(js, "attributes", {}).items())),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(js)

@@ -25,6 +25,7 @@ page's markup, where the phone-menu bug has one cause, removed below).
   keyboard access to boxes that scroll sideways, plots that open at full size, search
   snippets without TeX.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -93,11 +94,12 @@ class AuthorYearStyle(PlainStyle):
 def _citation_backrefs(app, doctree, docname):
     """Under each reference of a bibliography, links to the chapters that cite it."""
     domain = app.env.get_domain("cite")
-    key_of = {c.citation_id: c.key for c in domain.citations
-              if c.bibliography_key.docname == docname}
+    key_of = {
+        c.citation_id: c.key for c in domain.citations if c.bibliography_key.docname == docname
+    }
     if not key_of:
         return
-    citing: dict[str, dict[str, str]] = {}          # key -> {citing page: first citation id}
+    citing: dict[str, dict[str, str]] = {}  # key -> {citing page: first citation id}
     for ref in domain.citation_refs:
         for target in ref.targets:
             citing.setdefault(target.key, {}).setdefault(ref.docname, ref.citation_ref_id)
@@ -109,7 +111,9 @@ def _citation_backrefs(app, doctree, docname):
             continue
         cited_in = nodes.paragraph(classes=["course-cited-in"])
         cited_in += nodes.Text("Cited in: ")
-        for n, (page, ref_id) in enumerate(sorted(pages.items(), key=lambda p: titles.get(p[0], p[0]))):
+        for n, (page, ref_id) in enumerate(
+            sorted(pages.items(), key=lambda p: titles.get(p[0], p[0]))
+        ):
             if n:
                 cited_in += nodes.Text(", ")
             uri = app.builder.get_relative_uri(docname, page) + "#" + ref_id
@@ -122,7 +126,7 @@ class ReadableExecutionTable(SphinxPostTransform):
     an emoji for the result: name each chapter by its title (its file path small beside it),
     and put the result in words next to the emoji (a screen reader reads the word)."""
 
-    default_priority = 9            # after myst-nb fills the table (8), before links resolve
+    default_priority = 9  # after myst-nb fills the table (8), before links resolve
 
     RESULT_WORDS = {"✅": "✅ succeeded", "❌": "❌ failed"}
 
@@ -132,13 +136,16 @@ class ReadableExecutionTable(SphinxPostTransform):
             if not links or "Run Time (s)" not in table.astext():
                 continue
             for link in links:
-                docname = posixpath.normpath(posixpath.join(
-                    posixpath.dirname(self.env.docname), link["reftarget"]))
+                docname = posixpath.normpath(
+                    posixpath.join(posixpath.dirname(self.env.docname), link["reftarget"])
+                )
                 if docname in self.env.titles:
                     link.children = [nodes.inline(text=self.env.titles[docname].astext())]
                     # the source file stays beside the title, small: the build logs name it
-                    link.parent.insert(link.parent.index(link) + 1, nodes.literal(
-                        text=docname, classes=["course-exec-source"]))
+                    link.parent.insert(
+                        link.parent.index(link) + 1,
+                        nodes.literal(text=docname, classes=["course-exec-source"]),
+                    )
                     link.parent.insert(link.parent.index(link) + 1, nodes.Text(" "))
             for text in list(table.findall(nodes.Text)):
                 if text.astext() in self.RESULT_WORDS:
@@ -155,10 +162,8 @@ def _list_roles(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
-    pybtex.plugin.register_plugin("pybtex.style.labels", "course_author_year",
-                                  AuthorYearLabelStyle)
-    pybtex.plugin.register_plugin("pybtex.style.formatting", "course_author_year",
-                                  AuthorYearStyle)
+    pybtex.plugin.register_plugin("pybtex.style.labels", "course_author_year", AuthorYearLabelStyle)
+    pybtex.plugin.register_plugin("pybtex.style.formatting", "course_author_year", AuthorYearStyle)
     app.connect("html-page-context", _list_roles)
     app.connect("doctree-resolved", _citation_backrefs)
     app.add_post_transform(ReadableExecutionTable)
