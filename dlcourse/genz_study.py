@@ -35,6 +35,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from dlcourse.genz import FAMILIES, genz, genz_params
+from dlcourse.notebook import constant_initializer as _constant
+from dlcourse.notebook import keras_quietly as _keras
 
 __all__ = [
     "NetworkConfig",
@@ -147,22 +149,6 @@ def make_tasks(config):
 
 
 # --- stacked networks -----------------------------------------------------------
-
-
-def _keras():
-    from dlcourse.notebook import quiet_environment
-
-    quiet_environment()  # before the first import of Keras (and TensorFlow)
-    import keras
-
-    return keras
-
-
-def _constant(value):
-    def init(shape, dtype=None):
-        return _keras().ops.convert_to_tensor(np.asarray(value).reshape(shape), dtype=dtype)
-
-    return init
 
 
 def __getattr__(name):

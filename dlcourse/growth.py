@@ -40,6 +40,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from dlcourse.notebook import constant_initializer as _constant
+from dlcourse.notebook import keras_quietly as _keras
+
 
 @dataclass(frozen=True)
 class GrowthParams:
@@ -379,22 +382,6 @@ def solve_capital(params, cash, z, steps=30):
 
 
 # --- the network -------------------------------------------------------------------
-
-
-def _keras():
-    from dlcourse.notebook import quiet_environment
-
-    quiet_environment()  # before the first import of Keras (and TensorFlow)
-    import keras
-
-    return keras
-
-
-def _constant(value):
-    def init(shape, dtype=None):
-        return _keras().ops.convert_to_tensor(np.asarray(value).reshape(shape), dtype=dtype)
-
-    return init
 
 
 def _loss_is_output(y_true, y_pred):

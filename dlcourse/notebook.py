@@ -20,6 +20,28 @@ def quiet_environment() -> None:
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
+def keras_quietly():
+    """Keras, imported only now and after :func:`quiet_environment`.
+
+    Modules that build Keras models on first use call this, so that importing them (for
+    data or reference code alone) imports neither Keras nor TensorFlow.
+    """
+    quiet_environment()  # before the first import of Keras (and TensorFlow)
+    import keras
+
+    return keras
+
+
+def constant_initializer(value):
+    """A Keras initializer that returns ``value`` reshaped to the requested shape."""
+    import numpy as np
+
+    def init(shape, dtype=None):
+        return keras_quietly().ops.convert_to_tensor(np.asarray(value).reshape(shape), dtype=dtype)
+
+    return init
+
+
 def device_name() -> str:
     """A short description of the device the active Keras backend computes on."""
     import keras

@@ -327,8 +327,10 @@ def test_unmodified_notebook_runs_to_the_end(tmp_path, exercise):
     for cell in check_cells(nb):
         assert "public checks failed" in outputs(cell), outputs(cell)
     n_auto = len(autograded(exercise))
-    assert outputs(nb.cells[-1]).rstrip().endswith(
-        f"0 of {n_auto} questions pass their public checks."
+    assert (
+        outputs(nb.cells[-1])
+        .rstrip()
+        .endswith(f"0 of {n_auto} questions pass their public checks.")
     ), outputs(nb.cells[-1])
     print(f"{exercise}: Run All of the unmodified notebook took {seconds:.1f} s")
 
