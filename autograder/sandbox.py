@@ -323,6 +323,17 @@ def preflight(mode, limits=None, env=None, secret_paths=()):
                 + "; ".join(problems)
                 + f". {INSTALL_BWRAP}."
             )
+    except OSError as exc:  # the sandbox could not even start Python
+        hint = ""
+        if mode == "setuid" and any(r.startswith("/tmp/") for r in python_roots()):
+            hint = (
+                " In setuid mode the sandbox gets a private /tmp, so a Python environment "
+                "under /tmp is not visible to it."
+            )
+        raise SandboxUnavailable(
+            f"The {mode} sandbox could not start Python ({exc}).{hint} {INSTALL_BWRAP}, or use "
+            "a Python installation outside /tmp that other users can read."
+        ) from None
     except (StudentGone, channel.ChannelError) as exc:
         raise SandboxUnavailable(
             f"The {mode} sandbox stopped during the pre-flight check "

@@ -323,7 +323,7 @@ def test_student_report_can_be_forwarded(tmp_path):
     student = (tmp_path / "grades_reports" / row["report"]).read_text()
     instructor = (tmp_path / "grades_instructor_reports" / row["report"]).read_text()
     assert "q2: 2 of 3  (1 of 3 checks failed -> 2 of 3)" in student
-    assert "[FAIL] q2 - 2 (hidden)" in student
+    assert "[FAIL] returned callable (hidden)" in student  # checks named by what they check
     assert "np.arange(3.0)" not in student  # no hidden test source
     # code cell 4 is the notebook's cell 5: the fixture starts with a markdown cell
     assert "cell 5: ZeroDivisionError" in student

@@ -334,6 +334,10 @@ def test_visible_messages_never_carry_hidden_inputs(tmp_path, zips):
 def test_setuid_fallback(tmp_path, zips):
     """Where bubblewrap cannot run inside Gradescope's container, the grader falls back to
     setuid mode with /autograder unreadable to the student's uid, and still grades."""
+    if any(root.startswith("/tmp/") for root in sandbox.python_roots()):
+        # On Gradescope the grader's Python is /opt/dlcourse; a stand-in under /tmp (a
+        # checkout there) is hidden by setuid mode's private /tmp, so the grader refuses.
+        pytest.skip("this Python lives under /tmp, which setuid mode replaces by a private /tmp")
     data, _ = simulate(
         tmp_path,
         zips["gradient_descent"],

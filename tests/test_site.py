@@ -22,6 +22,7 @@ skip. Requests to other hosts are blocked (nothing outside is reachable here) an
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import re
@@ -39,6 +40,18 @@ pytestmark = pytest.mark.slow
 REPO = "dse-course/intro-to-deep-learning"
 COLAB = f"https://colab.research.google.com/github/{REPO}/blob/notebooks/"
 BINDER = f"https://mybinder.org/v2/gh/{REPO}/main"
+
+
+def _exercise_notebooks():
+    """The extension's table of exercise pages and the student notebooks they launch."""
+    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / "course_launch.py"
+    spec = importlib.util.spec_from_file_location("course_launch_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.EXERCISE_NOTEBOOKS)
+
+
+EXERCISE_NOTEBOOKS = _exercise_notebooks()
 SCREENSHOT_PAGES = ["book/perceptron.html", "book/gradient_descent.html"]
 BROWSER_ARGS = [
     "--headless",
@@ -368,6 +381,19 @@ def test_launch_and_download_buttons(browser, base_url, site_dir, external_reque
             colab = [u for u in links if "colab.research.google.com" in u]
             binder = [u for u in links if "mybinder.org" in u]
             ipynb = [u for u in links if u.startswith(base_url) and u.endswith(".ipynb")]
+            student = EXERCISE_NOTEBOOKS.get(docname)
+            if student:  # an exercise page launches the student notebook on main
+                if colab != [
+                    f"https://colab.research.google.com/github/{REPO}/blob/main/{student}"
+                ]:
+                    problems.append(f"{path}: Colab link {colab}, expected the student notebook")
+                if (
+                    len(binder) != 1
+                    or not binder[0].startswith(BINDER)
+                    or not binder[0].endswith(student)
+                ):
+                    problems.append(f"{path}: Binder link {binder}, expected the student notebook")
+                continue
             if colab != [f"{COLAB}{docname}.ipynb"]:
                 problems.append(f"{path}: Colab link {colab}")
             if not (colab_dir / f"{docname}.ipynb").is_file():

@@ -161,10 +161,23 @@ def _list_roles(app, pagename, templatename, context, doctree):
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
+# myst-nb names every collapsed-cell toggle "Toggle hidden content", while the toggle shows
+# "Show code cell source": a name that differs from the visible label fails WCAG 2.5.3 (axe:
+# label-content-name-mismatch, serious). Without the attribute the visible text is the name.
+_HIDDEN_CELL_TOGGLE = '<summary aria-label="Toggle hidden content">'
+
+
+def _toggle_names(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if body and _HIDDEN_CELL_TOGGLE in body:
+        context["body"] = body.replace(_HIDDEN_CELL_TOGGLE, "<summary>")
+
+
 def setup(app):
     pybtex.plugin.register_plugin("pybtex.style.labels", "course_author_year", AuthorYearLabelStyle)
     pybtex.plugin.register_plugin("pybtex.style.formatting", "course_author_year", AuthorYearStyle)
     app.connect("html-page-context", _list_roles)
+    app.connect("html-page-context", _toggle_names)
     app.connect("doctree-resolved", _citation_backrefs)
     app.add_post_transform(ReadableExecutionTable)
     app.connect("config-inited", _theme_defaults)
