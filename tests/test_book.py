@@ -339,3 +339,22 @@ def test_executing_a_chapter_prints_nothing_on_stderr(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == "hello\n"
     assert result.stderr == ""
+
+
+def test_a_change_to_the_sites_own_code_rerenders_every_page(tmp_path):
+    """Sphinx does not notice edits to the book's extensions, templates, CSS or scripts;
+    the build then asks for every page again (chapters still come from the cache)."""
+    (tmp_path / "book" / "_ext").mkdir(parents=True)
+    (tmp_path / "book" / "_static").mkdir(parents=True)
+    (tmp_path / "book" / "_ext" / "site.py").write_text("A = 1\n")
+    (tmp_path / "book" / "_static" / "course.css").write_text("p {}\n")
+    before = build.site_code_digest(tmp_path)
+    assert build.site_code_digest(tmp_path) == before
+    (tmp_path / "book" / "_ext" / "site.py").write_text("A = 2\n")
+    after_ext = build.site_code_digest(tmp_path)
+    (tmp_path / "book" / "_static" / "course.css").write_text("p { margin: 0 }\n")
+    after_css = build.site_code_digest(tmp_path)
+    assert len({before, after_ext, after_css}) == 3
+    config = build.book_config(build.ROOT)
+    assert "--all" in build.sphinx_command(config, everything=True)
+    assert "--all" not in build.sphinx_command(config)

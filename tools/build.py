@@ -481,24 +481,63 @@ def _remember_times(config: BookConfig, times: dict[str, float]) -> None:
 # ------------------------------------------------------------------ Sphinx
 
 
-def sphinx_command(config: BookConfig) -> list[str]:
+# What renders the pages besides the chapters: Sphinx notices a change of _config.yml, but
+# not of the book's own extensions, templates, CSS or scripts, and would keep the old pages.
+SITE_CODE = ("book/_ext", "book/_static")
+
+
+def site_code_digest(root: Path) -> str:
+    """Digest of the files under SITE_CODE (names and contents)."""
+    digest = hashlib.sha256()
+    for folder in SITE_CODE:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _site_code_stamp(config: BookConfig) -> Path:
+    return output_root(config.root, config.backend) / "_build" / ".site_code.sha256"
+
+
+def sphinx_command(config: BookConfig, everything: bool = False) -> list[str]:
     cmd = [
         str(Path(sys.executable).parent / "jupyter-book"),
         "build",
         str(config.root),
         *BUILD_FLAGS,
     ]
+    if everything:
+        cmd.append("--all")  # re-render every page (chapters still come from the cache)
     if config.backend != "tensorflow":
         cmd += ["--path-output", str(output_root(config.root, config.backend))]
     return cmd
 
 
 def build(config: BookConfig, capture: bool = False) -> subprocess.CompletedProcess:
-    """Run the Sphinx build (warnings are errors) in this process's environment."""
+    """Run the Sphinx build (warnings are errors) in this process's environment.
+
+    Every page is rendered again when the site's own code (SITE_CODE) changed since the
+    last successful build.
+    """
     env = dict(os.environ, KERAS_BACKEND=config.backend)
-    return subprocess.run(
-        sphinx_command(config), cwd=config.root, env=env, capture_output=capture, text=True
+    stamp = _site_code_stamp(config)
+    digest = site_code_digest(config.root)
+    try:
+        changed = stamp.read_text().strip() != digest
+    except OSError:
+        changed = True
+    proc = subprocess.run(
+        sphinx_command(config, everything=changed),
+        cwd=config.root,
+        env=env,
+        capture_output=capture,
+        text=True,
     )
+    if proc.returncode == 0:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest + "\n")
+    return proc
 
 
 def default_jobs() -> int:
