@@ -5,7 +5,8 @@ inside bubblewrap, next to ``channel.py``; neither file holds tests or solutions
 
 1. drop to the unprivileged uid/gid given on the command line (when started as root);
 2. read the notebook's code cells from the channel (the grader sends them);
-3. seed ``random`` and numpy, stub out otter (``grader.check``/``export`` do nothing);
+3. seed ``random`` and numpy, stub out otter (``grader.check``/``export`` do nothing), and
+   make the packages the grader names unimportable (``UnavailableModules``);
 4. execute the cells in order in one namespace, reporting each cell's error and going on;
 5. report the namespace's public names and serve ``call``/``get`` requests until the
    grader closes the channel.
@@ -50,6 +51,25 @@ def otter_stub():
     module.Notebook = Notebook
     module.__getattr__ = lambda name: Notebook
     return module
+
+
+class UnavailableModules:
+    """A ``sys.meta_path`` finder for which the named top-level modules are not installed:
+    importing one (or a submodule) raises ModuleNotFoundError, as on a machine without it.
+    The grader names packages that Keras would import on its own but the notebook never
+    uses (see ``scoring.unavailable_modules``); a student who removes this only slows
+    their own grading."""
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r} (not installed where this notebook is graded)",
+                name=fullname,
+            )
+        return None
 
 
 _LINE_MAGIC = re.compile(r"^(\s*)(%|!)(.*)$")
@@ -147,6 +167,9 @@ def main(argv=None):
     seed = int(setup.get("seed", 42))
 
     sys.modules["otter"] = otter_stub()
+    unavailable = [str(name) for name in setup.get("unavailable", [])]
+    if unavailable:
+        sys.meta_path.insert(0, UnavailableModules(unavailable))
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     run_cells(cells, namespace, pipe, seed)
 

@@ -758,8 +758,9 @@ class StudentProcess:
         self._current_cell = None
 
     # -- start / stop
-    def start(self, cells, seed=42):
-        """Start the harness, send it the cells and wait until they have run.
+    def start(self, cells, seed=42, unavailable=()):
+        """Start the harness, send it the cells and wait until they have run; the modules
+        named in ``unavailable`` cannot be imported by the student's code.
 
         Returns True when the notebook ran to the end (cell errors included) and the
         harness serves calls; False when a limit or crash ended it (see ``status``).
@@ -810,7 +811,9 @@ class StudentProcess:
             self._spawn(self._drain, name, getattr(self._proc, name))
         self._spawn(self._watch_memory)
         try:
-            self.pipe.send({"kind": "setup", "cells": list(cells), "seed": seed}, self.deadline)
+            setup = {"kind": "setup", "cells": list(cells), "seed": seed}
+            setup["unavailable"] = list(unavailable)
+            self.pipe.send(setup, self.deadline)
             return self._wait_cells(len(cells))
         except (channel.ChannelError, ValueError) as exc:
             self._gone(exc, "while running the notebook's cells")

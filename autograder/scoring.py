@@ -79,6 +79,32 @@ def choose_backend(cells):
     return "jax"
 
 
+# Packages Keras imports on its own when they are installed, without the notebook asking:
+# TensorFlow (`keras.utils.set_random_seed` imports it to seed tf.data, even on JAX: about
+# 3 s and 0.5 GiB per submission), scikit-learn (`keras.wrappers`, 1 s) and pandas
+# (`keras`'s array adapters, 0.3 s). The student notebooks' own environment
+# (exercises/requirements.txt) has none of them.
+KERAS_OPTIONAL_IMPORTS = ("tensorflow", "sklearn", "pandas")
+
+
+def unavailable_modules(cells, backend):
+    """Top-level modules the student's process cannot import: those of
+    KERAS_OPTIONAL_IMPORTS that the notebook never names (as an import or as a word in its
+    code), TensorFlow only when it runs on JAX. Keras then skips them, as it does where they
+    are not installed; a notebook that names one gets it."""
+    if not backend:
+        return []
+    text = "\n".join(cells)
+    modules = imported_modules(cells)
+    hidden = []
+    for name in KERAS_OPTIONAL_IMPORTS:
+        if name == "tensorflow" and backend != "jax":
+            continue
+        if name not in modules and not re.search(rf"\b{name}\b", text):
+            hidden.append(name)
+    return hidden
+
+
 def isolation_label(mode):
     return f"{mode} ({NOT_ISOLATED})" if mode == "plain" else mode
 
@@ -140,7 +166,9 @@ def _grade_into(result, path, expected_exercise, limits, mode):
     student = _student_process(limits, mode, result.backend)
     outcomes, missing = {}, set()
     try:
-        ran = student.start(cells, seed=SEED)
+        ran = student.start(
+            cells, seed=SEED, unavailable=unavailable_modules(cells, result.backend)
+        )
         if student.cell_errors:
             result.cell_errors = _cell_errors(student.cell_errors, path, expected_exercise)
         if ran:
@@ -155,7 +183,12 @@ def _grade_into(result, path, expected_exercise, limits, mode):
     if missing:
         result.notes.append("not defined in the notebook: " + ", ".join(sorted(missing)))
     result.status = student.status or "ok"
-    result.reason = student.reason or _summary(result, missing)
+    if student.reason:
+        result.reason = jupyter_cell_reason(
+            student.reason, _cell_positions(path, expected_exercise)
+        )
+    else:
+        result.reason = _summary(result, missing)
     result.total = round(sum(q.points or 0 for q in result.questions), 4)
 
 
@@ -176,26 +209,46 @@ def _student_process(limits, mode, backend):
     return sandbox.StudentProcess(limits, _SLOT, mode=mode)
 
 
-def _cell_errors(errors, path, expected_exercise):
-    """Cell errors numbered as Jupyter shows cells: the position among all cells (markdown
-    too), from 1. The harness numbers code cells only."""
-    positions = []
+def _cell_positions(path, expected_exercise):
+    """Where each code cell is as Jupyter shows cells: ``positions[k - 1]`` is the position
+    (markdown cells too, from 1) of code cell ``k``, the harness's numbering."""
     try:
         data, _ = submissions.read_notebook_bytes(path, expected_exercise)
         notebook = submissions.parse_notebook(data)
-        positions = [
-            i + 1
-            for i, cell in enumerate(notebook["cells"])
-            if isinstance(cell, dict) and cell.get("cell_type") == "code"
-        ]
     except Exception:  # noqa: BLE001 - numbering is a nicety; code-cell numbers remain
-        pass
+        return []
+    return [
+        i + 1
+        for i, cell in enumerate(notebook["cells"])
+        if isinstance(cell, dict) and cell.get("cell_type") == "code"
+    ]
+
+
+def _cell_errors(errors, path, expected_exercise):
+    """Cell errors numbered as Jupyter shows cells."""
+    positions = _cell_positions(path, expected_exercise)
     out = []
     for error in errors:
         code_cell = int(error.get("cell") or 0)
         cell = positions[code_cell - 1] if 0 < code_cell <= len(positions) else code_cell
         out.append(CellError(cell=cell, code_cell=code_cell, error=str(error.get("error"))))
     return tuple(out)
+
+
+_IN_CELL = re.compile(r"\bin cell (\d+)\b")
+
+
+def jupyter_cell_reason(reason, positions):
+    """A sandbox reason such as "killed by SIGKILL in cell 4" (code cells counted) with the
+    cell numbered as Jupyter shows it: "in cell 7 (code cell 4)"."""
+
+    def renumber(match):
+        code_cell = int(match.group(1))
+        if 0 < code_cell <= len(positions) and positions[code_cell - 1] != code_cell:
+            return f"in cell {positions[code_cell - 1]} (code cell {code_cell})"
+        return match.group(0)
+
+    return _IN_CELL.sub(renumber, reason)
 
 
 # --------------------------------------------------------------------------- tests

@@ -358,3 +358,58 @@ def test_a_change_to_the_sites_own_code_rerenders_every_page(tmp_path):
     config = build.book_config(build.ROOT)
     assert "--all" in build.sphinx_command(config, everything=True)
     assert "--all" not in build.sphinx_command(config)
+
+
+def _course_pdf():
+    """book/_ext/course_pdf.py, the extension that prints the pages (loaded by path)."""
+    import importlib.util
+
+    path = ROOT / "book" / "_ext" / "course_pdf.py"
+    spec = importlib.util.spec_from_file_location("course_pdf_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.book
+def test_every_page_is_printed_to_a_pdf_behind_its_download_button(tmp_path):
+    """Each page's download menu links to its PDF; the PDF holds a code line longer than the
+    paper is wide, whole, and a collapsed cell's code; a rebuild with nothing changed prints
+    nothing again, and a changed chapter is printed again."""
+    pypdf = pytest.importorskip("pypdf")
+    course_pdf = _course_pdf()
+    if course_pdf.find_chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have a Chromium to print the chapter PDFs")
+        pytest.skip("no Chromium: the pages are not printed")
+    long_line = 'words = "' + "lorem " * 40 + 'END_OF_THE_LONG_LINE"'
+    hidden = "```{code-cell} ipython3\n:tags: [hide-input]\nprint('COLLAPSED' + '_CELL')\n```\n"
+    body = "Prose.\n\n" + cell(long_line + "\nprint(len(words))") + "\n" + hidden
+    root = small_book(tmp_path, {"alpha": body, "beta": cell("print(2)")})
+    assert make_book("tensorflow", root).returncode == 0
+    html = root / "_build" / "html"
+
+    pdfs = {}
+    for name in ("book/alpha", "book/beta", "book/index"):
+        page = BeautifulSoup((html / f"{name}.html").read_text(), "html.parser")
+        link = page.select_one("a.btn-download-pdf-button")
+        assert link is not None, f"{name}: no .pdf entry in the download menu"
+        target = (html / name).parent / link["href"]
+        assert target.resolve() == (html / course_pdf.pdf_name(name)).resolve()
+        assert target.read_bytes().startswith(b"%PDF-")
+        pdfs[name] = target
+
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(pdfs["book/alpha"]).pages)
+    squeezed = re.sub(r"\s+", "", text)
+    assert re.sub(r"\s+", "", long_line) in squeezed, "the long code line is cut off"
+    assert "COLLAPSED_CELL" in squeezed, "the collapsed cell is not printed"
+    assert "Hide code cell source" not in text, "the toggle's label is printed"
+
+    printed = {name: path.stat().st_mtime_ns for name, path in pdfs.items()}
+    assert make_book("tensorflow", root).returncode == 0
+    assert {name: path.stat().st_mtime_ns for name, path in pdfs.items()} == printed
+    chapter = root / "book" / "beta.md"
+    chapter.write_text(chapter.read_text() + "\nOne more sentence.\n")
+    assert make_book("tensorflow", root).returncode == 0
+    assert pdfs["book/beta"].stat().st_mtime_ns > printed["book/beta"]
+    assert pdfs["book/alpha"].stat().st_mtime_ns == printed["book/alpha"]

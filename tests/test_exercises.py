@@ -12,7 +12,6 @@ Colab (a stand-in ``google.colab`` module, outside the repository, with ``dlcour
 stripped of its metadata as a download may be, grades at full marks.
 """
 
-import csv
 import json
 import os
 import re
@@ -26,6 +25,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.exercises import EXERCISES
+from tests.fixtures.grading import read_sheet, run_grader
 
 REPO = Path(__file__).resolve().parent.parent
 ALL = "all"
@@ -194,26 +194,10 @@ def test_submissions_name_their_exercise(exercise):
 def grade(folder, out, *extra):
     """``python -m autograder.grade`` on a folder: (rows by file, seconds)."""
     start = time.perf_counter()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder.grade",
-            str(folder),
-            "--out",
-            str(out),
-            "--no-progress",
-            *extra,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONHASHSEED="0"),
-    )
+    proc = run_grader(folder, out, *extra, timeout=3600)
     seconds = time.perf_counter() - start
     assert proc.returncode == 0, f"grading {folder} failed:\n{proc.stdout}\n{proc.stderr}"
-    with open(out, newline="") as f:
-        return {row["file"]: row for row in csv.DictReader(f)}, seconds
+    return read_sheet(out), seconds
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from packaging.specifiers import SpecifierSet
 from autograder import exercises, gradescope, sandbox
 from autograder.result import CellError, QuestionResult, SubmissionResult
 from autograder.result import TestOutcome as Outcome  # not collected by pytest
+from tests.fixtures.containers import base_namespace
 from tests.fixtures.notebooks import FIXTURE_EXERCISES, SOLUTION, write_notebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -130,20 +131,7 @@ def test_setup_installs_a_python_that_satisfies_the_pins(tmp_path):
     for name, text in (("apt-get", STUB), ("python3", PYTHON_STUB), ("uv", UV_STUB)):
         (stubs / name).write_text(text)
         (stubs / name).chmod(0o755)
-    cmd = [
-        "bwrap",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--ro-bind",
-        "/etc",
-        "/etc",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--tmpfs",
-        "/tmp",
+    cmd = base_namespace() + [
         "--tmpfs",
         "/opt",
         "--ro-bind",
@@ -156,9 +144,6 @@ def test_setup_installs_a_python_that_satisfies_the_pins(tmp_path):
         str(log),
         "/log",
     ]
-    for name in ("bin", "lib", "lib64"):
-        if os.path.islink("/" + name):
-            cmd += ["--symlink", os.readlink("/" + name), "/" + name]
     cmd += ["--setenv", "PATH", "/stubs:/usr/bin:/bin", "--", "bash", "/autograder/source/setup.sh"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -193,24 +178,7 @@ def test_run_autograder_reports_a_broken_grader(tmp_path):
     with zipfile.ZipFile(gradescope.build("gradient_descent", str(tmp_path))) as archive:
         archive.extractall(root / "source")
     (root / "results").mkdir()
-    cmd = [
-        "bwrap",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--tmpfs",
-        "/tmp",
-        "--bind",
-        str(root),
-        "/autograder",
-    ]
-    for name in ("bin", "lib", "lib64"):
-        if os.path.islink("/" + name):
-            cmd += ["--symlink", os.readlink("/" + name), "/" + name]
+    cmd = base_namespace(etc=False) + ["--bind", str(root), "/autograder"]
     cmd += [
         "--setenv",
         "DLCOURSE_GRADER_PYTHON",

@@ -8,15 +8,13 @@ went on. Limits are small so the suite stays short; the fork bombs are bounded b
 RLIMIT_NPROC (asserted first) and by the PID namespace.
 """
 
-import csv
 import os
-import subprocess
-import sys
 
 import psutil
 import pytest
 
 from autograder import sandbox
+from tests.fixtures.grading import grading_env, read_sheet, run_grader
 from tests.fixtures.notebooks import FIXTURE_EXERCISES, SOLUTION, write_notebook
 
 pytestmark = pytest.mark.slow
@@ -195,14 +193,8 @@ def graded(tmp_path_factory):
     for name, cells in ATTACKS.items():
         write_notebook(folder / f"{name}.ipynb", [MARK] + cells)
     write_notebook(folder / "zz_control.ipynb", SOLUTION)
-    env = dict(os.environ, DLCOURSE_EXERCISES_DIR=FIXTURE_EXERCISES, OUT_CSV=str(out))
-    cmd = [
-        sys.executable,
-        "-m",
-        "autograder.grade",
-        str(folder),
-        "--out",
-        str(out),
+    env = grading_env(fixture_exercises=True, OUT_CSV=str(out))
+    extra = [
         "--jobs",
         "2",
         "--timeout",
@@ -211,13 +203,10 @@ def graded(tmp_path_factory):
         "5",
         "--memory-mb",
         "768",
-        "--no-progress",
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    proc = run_grader(folder, out, *extra, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr
-    with open(out, newline="") as f:
-        rows = {row["file"]: row for row in csv.DictReader(f)}
-    return rows, out
+    return read_sheet(out), out
 
 
 def report(out, name, kind="reports"):

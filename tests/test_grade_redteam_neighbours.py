@@ -10,14 +10,12 @@ Needs root and a working bubblewrap (the grader's default sandbox, with cgroups)
 elsewhere the module is skipped with the reason.
 """
 
-import csv
 import io
 import json
 import os
 import shutil
 import struct
 import subprocess
-import sys
 import time
 import zipfile
 
@@ -25,6 +23,7 @@ import psutil
 import pytest
 
 from autograder import cgroup, sandbox
+from tests.fixtures.grading import grade_command, read_sheet
 
 pytestmark = pytest.mark.slow
 
@@ -113,18 +112,7 @@ def grader_rss(root):
 
 def grade(folder, out, *extra, timeout=300):
     """Run the grading command; ``(exit code, rows by file, peak grader RSS, stderr)``."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "autograder.grade",
-        str(folder),
-        "--out",
-        str(out),
-        "--no-progress",
-        "--jobs",
-        "2",
-        *extra,
-    ]
+    cmd = grade_command(folder, out, "--jobs", "2", *extra)
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -137,10 +125,7 @@ def grade(folder, out, *extra, timeout=300):
     if proc.poll() is None:
         proc.kill()
     stdout, stderr = proc.communicate()
-    rows = {}
-    if os.path.exists(out):
-        with open(out, newline="", encoding="utf-8") as f:
-            rows = {row["file"]: row for row in csv.DictReader(f)}
+    rows = read_sheet(out) if os.path.exists(out) else {}
     return proc.returncode, rows, peak, stdout + stderr
 
 

@@ -5,14 +5,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import zipfile
 
 import pytest
 
 from autograder import sandbox, submissions
 from autograder.submissions import InvalidSubmission
+from tests.fixtures.grading import grading_env, read_sheet, run_grader
 from tests.fixtures.notebooks import FIXTURE_EXERCISES, SOLUTION, notebook, write_notebook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -120,29 +119,11 @@ def test_bad_inputs_through_the_grading_command(tmp_path):
     folder.mkdir()
     expected = bad_inputs(folder)
     out = tmp_path / "grades.csv"
-    env = dict(os.environ, DLCOURSE_EXERCISES_DIR=FIXTURE_EXERCISES)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder.grade",
-            str(folder),
-            "--out",
-            str(out),
-            "--exercise",
-            "toy",
-            "--jobs",
-            "2",
-            "--no-progress",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = run_grader(
+        folder, out, "--exercise", "toy", "--jobs", "2", env=grading_env(True), timeout=600
     )
     assert proc.returncode == 0, proc.stderr
-    rows = {r["file"]: r for r in csv.DictReader(io.StringIO(out.read_text()))}
+    rows = read_sheet(out)
     assert {f: r["status"] for f, r in rows.items()} == expected
     assert all(
         rows[f]["reason"]
@@ -180,24 +161,14 @@ def test_bad_inputs_through_the_grading_command(tmp_path):
 
 
 def grade_cli(folder, out, *args, env=None, timeout=600):
-    env = dict(os.environ, DLCOURSE_EXERCISES_DIR=FIXTURE_EXERCISES, **(env or {}))
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder.grade",
-            str(folder),
-            "--out",
-            str(out),
-            "--exercise",
-            "toy",
-            "--no-progress",
-            *args,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    """The grading command on the fixture exercise ``toy``; ``env`` adds variables."""
+    return run_grader(
+        folder,
+        out,
+        "--exercise",
+        "toy",
+        *args,
+        env=grading_env(fixture_exercises=True, **(env or {})),
         timeout=timeout,
     )
 

@@ -26,7 +26,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -42,37 +41,25 @@ COLAB = f"https://colab.research.google.com/github/{REPO}/blob/notebooks/"
 BINDER = f"https://mybinder.org/v2/gh/{REPO}/main"
 
 
-def _exercise_notebooks():
-    """The extension's table of exercise pages and the student notebooks they launch."""
-    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / "course_launch.py"
-    spec = importlib.util.spec_from_file_location("course_launch_table", path)
+def _site_extension(name):
+    """A module of book/_ext (the site's Sphinx extensions), loaded by path."""
+    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return dict(module.EXERCISE_NOTEBOOKS)
+    return module
 
 
-EXERCISE_NOTEBOOKS = _exercise_notebooks()
+# the extension's table of exercise pages and the student notebooks they launch
+EXERCISE_NOTEBOOKS = dict(_site_extension("course_launch").EXERCISE_NOTEBOOKS)
+# the chapter PDFs' printer: where it finds Chromium and how it starts it, the tests' too
+COURSE_PDF = _site_extension("course_pdf")
 SCREENSHOT_PAGES = ["book/perceptron.html", "book/gradient_descent.html"]
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-ASSET_DIRS = {"_static", "_sources", "_downloads", "_images", "reports"}
+ASSET_DIRS = {"_static", "_sources", "_downloads", "_images", "_pdf", "reports"}
 
 
 def find_browser():
-    candidates = [os.environ.get("SITE_TEST_BROWSER"), "/usr/bin/chromium"]
-    candidates += [
-        shutil.which(n)
-        for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-    ]
-    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+    return os.environ.get("SITE_TEST_BROWSER") or COURSE_PDF.find_chromium()
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -120,7 +107,7 @@ def browser():
         "playwright.sync_api", reason="the playwright Python package is not installed"
     )
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
+        browser = p.chromium.launch(executable_path=executable, args=COURSE_PDF.CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -441,6 +428,50 @@ def test_download_links_resolve(browser, base_url, site_dir, external_requests):
         run.close()
     assert not problems, "\n".join(problems)
     print(f"\n{checked} download link(s) checked")
+
+
+# The text width of the chapter PDFs: A4 (210 mm) less course_pdf's side margins, in CSS px
+PRINTED_WIDTH_PX = round((210 - 14 - 14) / 25.4 * 96)
+CUT_CODE_JS = """() => {
+    document.querySelectorAll('details').forEach(d => { d.open = true; });
+    const article = document.querySelector('article.bd-article') || document.body;
+    return [...article.querySelectorAll('pre')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1)
+        .map(e => `${e.scrollWidth} px in ${e.clientWidth} px: ` +
+                  e.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b));
+}"""
+
+
+def test_every_page_offers_its_pdf_and_prints_code_whole(browser, base_url, site_dir):
+    """The download menu's .pdf is the page printed (a PDF file, not the print dialog), and
+    laid out as it is printed (print media, the PDF's text width), no code box is wider than
+    its text: each code line wraps instead of being cut at the margin."""
+    problems, printed = [], 0
+    context = browser.new_context(viewport={"width": PRINTED_WIDTH_PX, "height": 1000})
+    page = context.new_page()
+    try:
+        for path in html_pages(site_dir):
+            if 'http-equiv="Refresh"' in (site_dir / path).read_text(encoding="utf-8"):
+                continue
+            page.emulate_media(media="screen")
+            page.goto(base_url + path, wait_until="load")
+            links = page.eval_on_selector_all(
+                "a.btn-download-pdf-button", "els => els.map(e => e.href)"
+            )
+            has_source = page.locator(".dropdown-download-buttons").count() > 0
+            if has_source and len(links) != 1:
+                problems.append(f"{path}: .pdf entries {links}, expected one link to a file")
+            for url in links:
+                response = page.request.get(url)
+                if not response.ok or not response.body().startswith(b"%PDF-"):
+                    problems.append(f"{path}: {url} is not a PDF (HTTP {response.status})")
+                printed += 1
+            page.emulate_media(media="print")
+            problems += [f"{path}: code cut off, {cut}" for cut in page.evaluate(CUT_CODE_JS)]
+    finally:
+        context.close()
+    assert printed, "no page offers a PDF"
+    assert not problems, "\n".join(problems)
 
 
 # ------------------------------------------------------------------ phone navigation

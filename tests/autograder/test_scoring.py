@@ -104,3 +104,43 @@ def test_decoding_errors_in_the_channel_count_as_the_students():
         raise RecursionError("grader bug")
     except RecursionError as exc:
         assert not scoring._caused_by_student(exc)
+
+
+@pytest.mark.parametrize(
+    "cells, backend, hidden",
+    [
+        (["import numpy as np"], "", []),
+        (["import keras"], "jax", ["tensorflow", "sklearn", "pandas"]),
+        (["import keras"], "tensorflow", ["sklearn", "pandas"]),
+        (["import keras", "import pandas as pd"], "jax", ["tensorflow", "sklearn"]),
+        (["import keras", "from sklearn.metrics import r2_score"], "jax", ["tensorflow", "pandas"]),
+        (["import keras", "m = __import__('pandas')"], "jax", ["tensorflow", "sklearn"]),
+    ],
+)
+def test_packages_keras_would_import_on_its_own_stay_out_unless_named(cells, backend, hidden):
+    """TensorFlow (only on JAX), scikit-learn and pandas cannot be imported by a notebook
+    that never names them; a notebook that names one has it."""
+    assert scoring.unavailable_modules(cells, backend) == hidden
+
+
+def test_the_backend_and_the_hidden_packages_agree_on_tensorflow():
+    """A notebook that names TensorFlow runs on TensorFlow and keeps it importable."""
+    for cells in (["import keras", "import tensorflow as tf"], ["import keras\n# tensorflow"]):
+        backend = scoring.choose_backend(cells)
+        assert backend == "tensorflow"
+        assert "tensorflow" not in scoring.unavailable_modules(cells, backend)
+
+
+def test_sandbox_reasons_number_cells_as_jupyter_shows_them():
+    """Code cell 4 is the 7th cell when three markdown cells come before it."""
+    positions = [1, 3, 5, 7]
+    assert (
+        scoring.jupyter_cell_reason("the process was killed by SIGKILL in cell 4", positions)
+        == "the process was killed by SIGKILL in cell 7 (code cell 4)"
+    )
+    assert scoring.jupyter_cell_reason("CPU time limit reached in cell 1", positions) == (
+        "CPU time limit reached in cell 1"
+    )
+    assert scoring.jupyter_cell_reason("printed more than 4 MiB", positions) == (
+        "printed more than 4 MiB"
+    )
