@@ -36,7 +36,7 @@ bench-genz: $(STAMP)
 
 ## Grading benchmark: overhead against plain nbclient, 220 submissions (_build/bench/)
 bench-grading: $(STAMP)
-	$(BIN)/python tools/bench_grading.py
+	$(BIN)/python -m tools.bench.grading
 
 ## Grade a folder of submissions: make grade SUBMISSIONS=<folder> OUT=<grades.csv>
 ## [EXERCISE=<name>] [UNSAFE_NO_ISOLATION=1] (refuses when no sandbox isolates submissions)

@@ -127,7 +127,7 @@ def check_zip_structure(data):
         spans.append((start, end, info.filename))
     spans.sort()
     limit = min(cd_offset, len(data))  # member data ends where the directory starts
-    for (start, end, name), following in zip(spans, spans[1:] + [(limit, None, None)]):
+    for (_start, end, name), following in zip(spans, spans[1:] + [(limit, None, None)]):
         if end > following[0]:
             raise InvalidSubmission(
                 f"the zip's members overlap ({shown(name)}); re-create it with a normal zip tool"

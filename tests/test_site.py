@@ -435,17 +435,22 @@ PRINTED_WIDTH_PX = round((210 - 14 - 14) / 25.4 * 96)
 CUT_CODE_JS = """() => {
     document.querySelectorAll('details').forEach(d => { d.open = true; });
     const article = document.querySelector('article.bd-article') || document.body;
-    return [...article.querySelectorAll('pre')]
+    const cut = [...article.querySelectorAll('pre')]
         .filter(e => e.scrollWidth > e.clientWidth + 1)
-        .map(e => `${e.scrollWidth} px in ${e.clientWidth} px: ` +
+        .map(e => `code cut off, ${e.scrollWidth} px in ${e.clientWidth} px: ` +
                   e.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b));
+    // an opened cell that fades in is printed while still transparent, i.e. blank
+    const fading = document.getAnimations().filter(a => a.playState === 'running')
+        .map(a => `animation ${a.animationName || a.id} running when printed`);
+    return cut.concat(fading.slice(0, 3));
 }"""
 
 
 def test_every_page_offers_its_pdf_and_prints_code_whole(browser, base_url, site_dir):
     """The download menu's .pdf is the page printed (a PDF file, not the print dialog), and
     laid out as it is printed (print media, the PDF's text width), no code box is wider than
-    its text: each code line wraps instead of being cut at the margin."""
+    its text: each code line wraps instead of being cut at the margin; and nothing is still
+    fading in when the page is printed (an opened cell would print blank)."""
     problems, printed = [], 0
     context = browser.new_context(viewport={"width": PRINTED_WIDTH_PX, "height": 1000})
     page = context.new_page()
@@ -467,7 +472,7 @@ def test_every_page_offers_its_pdf_and_prints_code_whole(browser, base_url, site
                     problems.append(f"{path}: {url} is not a PDF (HTTP {response.status})")
                 printed += 1
             page.emulate_media(media="print")
-            problems += [f"{path}: code cut off, {cut}" for cut in page.evaluate(CUT_CODE_JS)]
+            problems += [f"{path}: {problem}" for problem in page.evaluate(CUT_CODE_JS)]
     finally:
         context.close()
     assert printed, "no page offers a PDF"

@@ -143,7 +143,7 @@ async def print_pages(outdir: Path, pagenames: list[str], executable: str) -> di
             async with slots:
                 page = await context.new_page()
                 try:
-                    await page.goto((outdir / f"{name}.html").as_uri(), wait_until="load")
+                    await page.goto((outdir / f"{name}.html").resolve().as_uri(), wait_until="load")
                     await page.emulate_media(media="print")
                     await page.evaluate(PREPARE_PAGE)
                     target = outdir / pdf_name(name)

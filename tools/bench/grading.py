@@ -1,4 +1,4 @@
-"""Benchmark the grader (not a unit test): ``make bench-grading``.
+"""Benchmark the grader (not a unit test): ``make bench-grading`` (``python -m tools.bench.grading``).
 
 Two parts, written together to ``_build/bench/grading.json`` and printed as a table:
 
@@ -29,11 +29,10 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from autograder import run as engine
+from autograder import sandbox, scoring
 
-from autograder import run as engine  # noqa: E402
-from autograder import sandbox, scoring  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CLASS_SIZE = 220
 
@@ -235,7 +234,7 @@ def main():
         mode = engine.choose_mode(args.unsafe_no_isolation)
         engine.preflight(mode, limits)
     except engine.SandboxUnavailable as exc:
-        raise SystemExit(f"refusing to benchmark: {exc}")
+        raise SystemExit(f"refusing to benchmark: {exc}") from None
     report = {
         "machine": {
             "cores": os.cpu_count(),
