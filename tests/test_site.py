@@ -439,9 +439,11 @@ CUT_CODE_JS = """() => {
         .filter(e => e.scrollWidth > e.clientWidth + 1)
         .map(e => `code cut off, ${e.scrollWidth} px in ${e.clientWidth} px: ` +
                   e.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b));
-    // an opened cell that fades in is printed while still transparent, i.e. blank
-    const fading = document.getAnimations().filter(a => a.playState === 'running')
-        .map(a => `animation ${a.animationName || a.id} running when printed`);
+    // an opened cell that fades in (a CSS animation; transitions set off by the switch to
+    // print media are not what is printed) is printed while still transparent, i.e. blank
+    const fading = document.getAnimations()
+        .filter(a => a.animationName && a.playState === 'running')
+        .map(a => `CSS animation ${a.animationName} running when printed`);
     return cut.concat(fading.slice(0, 3));
 }"""
 
