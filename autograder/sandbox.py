@@ -811,8 +811,12 @@ class StudentProcess:
             self._spawn(self._drain, name, getattr(self._proc, name))
         self._spawn(self._watch_memory)
         try:
-            setup = {"kind": "setup", "cells": list(cells), "seed": seed}
-            setup["unavailable"] = list(unavailable)
+            setup = {
+                "kind": "setup",
+                "cells": list(cells),
+                "seed": seed,
+                "unavailable": list(unavailable),
+            }
             self.pipe.send(setup, self.deadline)
             return self._wait_cells(len(cells))
         except (channel.ChannelError, ValueError) as exc:

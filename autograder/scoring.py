@@ -89,20 +89,17 @@ KERAS_OPTIONAL_IMPORTS = ("tensorflow", "sklearn", "pandas")
 
 def unavailable_modules(cells, backend):
     """Top-level modules the student's process cannot import: those of
-    KERAS_OPTIONAL_IMPORTS that the notebook never names (as an import or as a word in its
-    code), TensorFlow only when it runs on JAX. Keras then skips them, as it does where they
-    are not installed; a notebook that names one gets it."""
+    KERAS_OPTIONAL_IMPORTS that the notebook's code never names (an import names it too),
+    TensorFlow only when it runs on JAX. Keras then skips them, as it does where they are
+    not installed; a notebook that names one gets it."""
     if not backend:
         return []
     text = "\n".join(cells)
-    modules = imported_modules(cells)
-    hidden = []
-    for name in KERAS_OPTIONAL_IMPORTS:
-        if name == "tensorflow" and backend != "jax":
-            continue
-        if name not in modules and not re.search(rf"\b{name}\b", text):
-            hidden.append(name)
-    return hidden
+    return [
+        name
+        for name in KERAS_OPTIONAL_IMPORTS
+        if (name != "tensorflow" or backend == "jax") and not re.search(rf"\b{name}\b", text)
+    ]
 
 
 def isolation_label(mode):
@@ -165,12 +162,14 @@ def _grade_into(result, path, expected_exercise, limits, mode):
     result.backend = choose_backend(cells)
     student = _student_process(limits, mode, result.backend)
     outcomes, missing = {}, set()
+    positions = None  # read from the notebook only when a message names a cell
     try:
         ran = student.start(
             cells, seed=SEED, unavailable=unavailable_modules(cells, result.backend)
         )
         if student.cell_errors:
-            result.cell_errors = _cell_errors(student.cell_errors, path, expected_exercise)
+            positions = _cell_positions(path, expected_exercise)
+            result.cell_errors = _cell_errors(student.cell_errors, positions)
         if ran:
             outcomes = run_tests(exercise, student, missing)
         else:
@@ -184,9 +183,9 @@ def _grade_into(result, path, expected_exercise, limits, mode):
         result.notes.append("not defined in the notebook: " + ", ".join(sorted(missing)))
     result.status = student.status or "ok"
     if student.reason:
-        result.reason = jupyter_cell_reason(
-            student.reason, _cell_positions(path, expected_exercise)
-        )
+        if positions is None:
+            positions = _cell_positions(path, expected_exercise)
+        result.reason = jupyter_cell_reason(student.reason, positions)
     else:
         result.reason = _summary(result, missing)
     result.total = round(sum(q.points or 0 for q in result.questions), 4)
@@ -224,9 +223,8 @@ def _cell_positions(path, expected_exercise):
     ]
 
 
-def _cell_errors(errors, path, expected_exercise):
-    """Cell errors numbered as Jupyter shows cells."""
-    positions = _cell_positions(path, expected_exercise)
+def _cell_errors(errors, positions):
+    """Cell errors numbered as Jupyter shows cells (``positions`` from _cell_positions)."""
     out = []
     for error in errors:
         code_cell = int(error.get("cell") or 0)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from tests.fixtures.books import ROOT, built_site, cell, make_book, small_book
+from tests.fixtures.books import ROOT, built_site, cell, make_book, site_extension, small_book
 from tools import build
 
 # ------------------------------------------------------------------ the real book
@@ -360,24 +360,13 @@ def test_a_change_to_the_sites_own_code_rerenders_every_page(tmp_path):
     assert "--all" not in build.sphinx_command(config)
 
 
-def _course_pdf():
-    """book/_ext/course_pdf.py, the extension that prints the pages (loaded by path)."""
-    import importlib.util
-
-    path = ROOT / "book" / "_ext" / "course_pdf.py"
-    spec = importlib.util.spec_from_file_location("course_pdf_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.book
 def test_every_page_is_printed_to_a_pdf_behind_its_download_button(tmp_path):
     """Each page's download menu links to its PDF; the PDF holds a code line longer than the
     paper is wide, whole, and a collapsed cell's code; a rebuild with nothing changed prints
     nothing again, and a changed chapter is printed again."""
     pypdf = pytest.importorskip("pypdf")
-    course_pdf = _course_pdf()
+    course_pdf = site_extension("course_pdf")
     if course_pdf.find_chromium() is None:
         if os.environ.get("CI"):
             pytest.fail("CI must have a Chromium to print the chapter PDFs")

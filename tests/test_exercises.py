@@ -25,6 +25,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.exercises import EXERCISES
+from tests.fixtures.books import site_extension
 from tests.fixtures.grading import read_sheet, run_grader
 
 REPO = Path(__file__).resolve().parent.parent
@@ -420,19 +421,8 @@ def test_no_stale_generator_in_tests():
     assert "tools/make_submissions.py" in (REPO / "Makefile").read_text()
 
 
-def load_course_launch():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "course_launch", REPO / "book" / "_ext" / "course_launch.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_every_exercise_page_launches_its_student_notebook():
-    launch = load_course_launch()
+    launch = site_extension("course_launch")
     assert sorted(launch.EXERCISE_NOTEBOOKS.values()) == sorted(
         f"exercises/{info.notebook}" for info in EXERCISES.values()
     )
@@ -448,7 +438,7 @@ def test_launch_buttons_point_at_the_student_notebook(tmp_path, interface):
     """The buttons sphinx-book-theme makes for an exercise page, rewritten by the extension."""
     from types import SimpleNamespace
 
-    launch = load_course_launch()
+    launch = site_extension("course_launch")
     theme = {
         "repository_url": "https://github.com/someone/course",
         "repository_branch": "main",

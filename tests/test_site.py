@@ -22,7 +22,6 @@ skip. Requests to other hosts are blocked (nothing outside is reachable here) an
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import os
 import re
@@ -34,6 +33,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.fixtures.books import site_extension
+
 pytestmark = pytest.mark.slow
 
 REPO = "dse-course/intro-to-deep-learning"
@@ -41,19 +42,10 @@ COLAB = f"https://colab.research.google.com/github/{REPO}/blob/notebooks/"
 BINDER = f"https://mybinder.org/v2/gh/{REPO}/main"
 
 
-def _site_extension(name):
-    """A module of book/_ext (the site's Sphinx extensions), loaded by path."""
-    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # the extension's table of exercise pages and the student notebooks they launch
-EXERCISE_NOTEBOOKS = dict(_site_extension("course_launch").EXERCISE_NOTEBOOKS)
+EXERCISE_NOTEBOOKS = dict(site_extension("course_launch").EXERCISE_NOTEBOOKS)
 # the chapter PDFs' printer: where it finds Chromium and how it starts it, the tests' too
-COURSE_PDF = _site_extension("course_pdf")
+COURSE_PDF = site_extension("course_pdf")
 SCREENSHOT_PAGES = ["book/perceptron.html", "book/gradient_descent.html"]
 ASSET_DIRS = {"_static", "_sources", "_downloads", "_images", "_pdf", "reports"}
 
@@ -431,9 +423,13 @@ def test_download_links_resolve(browser, base_url, site_dir, external_requests):
 
 
 # The text width of the chapter PDFs: A4 (210 mm) less course_pdf's side margins, in CSS px
-PRINTED_WIDTH_PX = round((210 - 14 - 14) / 25.4 * 96)
+PRINTED_WIDTH_PX = round(
+    (210 - sum(float(COURSE_PDF.PRINT_OPTIONS["margin"][side][:-2]) for side in ("left", "right")))
+    / 25.4
+    * 96
+)
+# run after course_pdf's own preparation of a page (collapsed cells opened, images loaded)
 CUT_CODE_JS = """() => {
-    document.querySelectorAll('details').forEach(d => { d.open = true; });
     const article = document.querySelector('article.bd-article') || document.body;
     const cut = [...article.querySelectorAll('pre')]
         .filter(e => e.scrollWidth > e.clientWidth + 1)
@@ -474,6 +470,7 @@ def test_every_page_offers_its_pdf_and_prints_code_whole(browser, base_url, site
                     problems.append(f"{path}: {url} is not a PDF (HTTP {response.status})")
                 printed += 1
             page.emulate_media(media="print")
+            page.evaluate(COURSE_PDF.PREPARE_PAGE)
             problems += [f"{path}: {problem}" for problem in page.evaluate(CUT_CODE_JS)]
     finally:
         context.close()

@@ -77,15 +77,16 @@ def find_chromium() -> str | None:
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
-def _printer_missing() -> str | None:
-    """Why pages cannot be printed here, or None."""
+def _printer() -> tuple[str | None, str]:
+    """``(Chromium to print with, "")``, or ``(None, why pages cannot be printed here)``."""
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:
-        return "the playwright package is not installed"
-    if find_chromium() is None:
-        return "no Chromium found (apt-get install chromium, or set CHROMIUM)"
-    return None
+        return None, "the playwright package is not installed"
+    executable = find_chromium()
+    if executable is None:
+        return None, "no Chromium found (apt-get install chromium, or set CHROMIUM)"
+    return executable, ""
 
 
 def pdf_name(pagename: str) -> str:
@@ -93,14 +94,16 @@ def pdf_name(pagename: str) -> str:
 
 
 def _check_printer(app) -> None:
-    app.course_pdf_missing = _printer_missing() if app.builder.format == "html" else "not HTML"
-    if app.builder.format == "html" and app.course_pdf_missing:
-        logger.info(f"course_pdf: pages are not printed to PDF: {app.course_pdf_missing}")
+    app.course_pdf_chromium = None
+    if app.builder.format == "html":
+        app.course_pdf_chromium, missing = _printer()
+        if missing:
+            logger.info(f"course_pdf: pages are not printed to PDF: {missing}")
 
 
 def _download_button(app, pagename, templatename, context, doctree) -> None:
     """Point the download menu's ".pdf" entry at the printed page."""
-    if app.course_pdf_missing or doctree is None:
+    if app.course_pdf_chromium is None or doctree is None:
         return
     for group in context.get("header_buttons", []):
         for index, button in enumerate(group.get("buttons", [])):
@@ -162,14 +165,14 @@ async def print_pages(outdir: Path, pagenames: list[str], executable: str) -> di
 
 
 def _print_stale_pages(app, exception) -> None:
-    if exception is not None or app.course_pdf_missing:
+    if exception is not None or app.course_pdf_chromium is None:
         return
     outdir = Path(app.outdir)
     todo = stale_pages(outdir, app.env.found_docs)
     if not todo:
         return
     logger.info(f"course_pdf: printing {len(todo)} page(s) to {PDF_FOLDER}/")
-    failures = asyncio.run(print_pages(outdir, todo, find_chromium()))
+    failures = asyncio.run(print_pages(outdir, todo, app.course_pdf_chromium))
     for name, error in failures.items():
         logger.warning(f"course_pdf: could not print {name}: {error}", location=name)
 
