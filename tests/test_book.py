@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 from bs4 import BeautifulSoup
@@ -201,6 +203,54 @@ def test_shared_dependencies_follow_imports_and_data_names(tmp_path):
         "dlcourse/base.py",
     ]
     assert build.shared_dependencies("import numpy\nprint('data')\n", root) == []
+
+
+PRELOADED_PROBE = "import sys\nprint('keras preloaded', 'keras' in sys.modules)"
+
+
+@pytest.mark.parametrize(
+    "first_cell, warm",
+    [
+        ("from dlcourse.notebook import notebook\nnotebook()\nimport keras", True),
+        ("from dlcourse.notebook import notebook\n\nnotebook(keras=False)  # numpy only", True),
+        ("import keras\nfrom dlcourse.notebook import notebook\nnotebook()", False),
+        ("import os\nos.environ['KERAS_BACKEND'] = 'jax'\nimport keras", False),
+        ("from dlcourse.notebook import notebook", False),
+        ("%env KERAS_BACKEND=jax\nfrom dlcourse.notebook import notebook\nnotebook()", False),
+    ],
+)
+def test_only_a_chapter_that_sets_its_environment_first_gets_a_warm_kernel(first_cell, warm):
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# A chapter"),
+            nbformat.v4.new_code_cell(first_cell),
+            nbformat.v4.new_code_cell("print('later cells do not count')"),
+        ]
+    )
+    assert build.prepares_first(nb) is warm
+
+
+def test_the_prepass_forks_kernels_for_the_chapters_that_begin_with_notebook(tmp_path):
+    chapters = {
+        "warm": cell("from dlcourse.notebook import notebook\nnotebook(keras=False)")
+        + cell(PRELOADED_PROBE),
+        "cold": cell(PRELOADED_PROBE),
+    }
+    config = build.book_config(small_book(tmp_path, chapters), "tensorflow")
+    log: list[str] = []
+    build.execute(config, jobs=2, log=log.append)
+    assert "warm kernels (numpy, pandas, keras imported)" in log[0], log
+    assert "  book/warm.md" in "\n".join(log) and any(
+        line.startswith("  book/cold.md") and line.endswith("(cold kernel)") for line in log
+    ), log
+    assert "keras preloaded True" in cached_output(config, "warm")
+    assert "keras preloaded False" in cached_output(config, "cold")
+    # --cold-kernels: every kernel a new interpreter
+    shutil.rmtree(config.cache_path)
+    log.clear()
+    build.execute(config, jobs=2, log=log.append, warm=False)
+    assert "cold kernels" in log[0], log
+    assert "keras preloaded False" in cached_output(config, "warm")
 
 
 # ------------------------------------------------------------------ builds of small books

@@ -46,14 +46,31 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+if __package__:
+    from . import warm_kernels
+else:  # run as a script (make book): this folder is on sys.path
+    import warm_kernels
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_FLAGS = ["--warningiserror", "--nitpick", "--keep-going"]
 SHARED_PACKAGE = "dlcourse"
 DATA_FOLDER = Path("book") / "data"
 DIGEST_KEY = "shared_digest"
 """Key of the shared-code digest in the `data` of a jupyter-cache record."""
-THREAD_LIMITS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-"""Set in the worker processes only: chapters already run side by side."""
+THREAD_LIMITS = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+}
+"""Set in the worker processes only: chapters already run side by side, one per core.
+(The book's small networks gain nothing from TensorFlow's thread pools: one chapter alone
+took 49 CPU and 49 wall seconds with one thread, against 66 CPU and 57 wall seconds with
+its default pools on two cores.)"""
+PRELOADED_MODULES = ("numpy", "pandas", "keras")
+"""What nearly every chapter imports (Keras brings its backend, about 6 CPU seconds with
+TensorFlow): each worker imports them once and the chapters' kernels are forks of it
+(tools/warm_kernels.py)."""
 TIMES_FILE = "chapter_seconds.json"
 """Last execution time of each chapter, kept beside the cache to schedule long ones first."""
 
@@ -303,8 +320,9 @@ class Outcome:
     error: str | None
 
 
-def execute_notebook(nb: Any, cwd: Path, config: BookConfig) -> Outcome:
-    """Execute a notebook in place the way myst-nb's cache mode does (jupyter-cache's executor)."""
+def execute_notebook(nb: Any, cwd: Path, config: BookConfig, **client: Any) -> Outcome:
+    """Execute a notebook in place the way myst-nb's cache mode does (jupyter-cache's
+    executor); `client` goes to nbclient's NotebookClient (e.g. its kernel manager class)."""
     from jupyter_cache.executors.utils import single_nb_execution
 
     start = time.perf_counter()
@@ -315,6 +333,7 @@ def execute_notebook(nb: Any, cwd: Path, config: BookConfig) -> Outcome:
             timeout=config.timeout,
             allow_errors=config.nb_config.execution_allow_errors,
             meta_override=True,
+            **client,
         )
     except Exception:  # a dead kernel escapes jupyter-cache's executor
         return Outcome(nb, time.perf_counter() - start, traceback.format_exc())
@@ -343,19 +362,65 @@ def execution_folder(path: Path, config: BookConfig) -> Path:
     return path.parent
 
 
-def _limit_threads() -> None:
-    for name, value in THREAD_LIMITS.items():
-        os.environ.setdefault(name, value)
+def prepares_first(nb: Any) -> bool:
+    """True when the chapter's first code cell begins by calling `dlcourse.notebook`'s
+    `notebook()`, so that nothing is imported before the environment it sets.
+
+    Only such a chapter runs in a warm kernel: its modules were imported with that
+    environment (e.g. TensorFlow's oneDNN setting), which is then the same as if the
+    chapter had imported them itself.
+    """
+    first = next((cell for cell in nb.cells if cell.cell_type == "code"), None)
+    try:
+        body = ast.parse(first.source).body if first is not None else []
+    except SyntaxError:
+        return False
+    for node in body:
+        if isinstance(node, ast.ImportFrom) and node.module == f"{SHARED_PACKAGE}.notebook":
+            continue
+        return (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id == "notebook"
+        )
+    return False
+
+
+def _prepare_worker(limit_threads: bool, warm: bool) -> None:
+    if limit_threads:
+        for name, value in THREAD_LIMITS.items():
+            os.environ.setdefault(name, value)
+    if warm:
+        import importlib
+
+        # The environment a chapter's notebook() sets before it imports anything; the
+        # module goes again so that kernels import the book's own copy.
+        importlib.import_module(f"{SHARED_PACKAGE}.notebook").quiet_environment()
+        for name in [m for m in sys.modules if m.split(".")[0] == SHARED_PACKAGE]:
+            del sys.modules[name]
+        warm_kernels.preload(PRELOADED_MODULES)
 
 
 def _execute_in_worker(
     path: str, nb_json: str, config: BookConfig
-) -> tuple[str, float, str | None]:
+) -> tuple[str, float, str | None, bool]:
+    """Execute one chapter; the last value says whether its kernel was a warm fork."""
     import nbformat
 
     nb = nbformat.reads(nb_json, as_version=4)
-    outcome = execute_notebook(nb, execution_folder(Path(path), config), config)
-    return nbformat.writes(outcome.nb), outcome.seconds, outcome.error
+    cwd = execution_folder(Path(path), config)
+    if not (warm_kernels.preloaded() and prepares_first(nb)):
+        outcome = execute_notebook(nb, cwd, config)
+        return nbformat.writes(outcome.nb), outcome.seconds, outcome.error, False
+    manager = warm_kernels.ForkingKernelManager
+    try:
+        outcome = warm_kernels.in_fork(
+            lambda: execute_notebook(nb, cwd, config, kernel_manager_class=manager)
+        )
+    except Exception:  # the chapter's driver process died
+        outcome = Outcome(nb, 0.0, traceback.format_exc())
+    return nbformat.writes(outcome.nb), outcome.seconds, outcome.error, True
 
 
 def stale_chapters(cache: Any, config: BookConfig, log: Log = print) -> dict[Path, tuple[Any, str]]:
@@ -397,8 +462,12 @@ def longest_first(todo: dict[Path, tuple[Any, str]], config: BookConfig) -> list
     return sorted(todo, key=expected, reverse=True)
 
 
-def execute(config: BookConfig, jobs: int, log: Log = print) -> dict[str, float]:
-    """Execute every stale chapter into the cache; return {chapter: seconds} of those that ran."""
+def execute(config: BookConfig, jobs: int, log: Log = print, warm: bool = True) -> dict[str, float]:
+    """Execute every stale chapter into the cache; return {chapter: seconds} of those that ran.
+
+    With `warm`, each worker imports PRELOADED_MODULES once and the kernels of the chapters
+    that begin with `notebook()` are forks of it (tools/warm_kernels.py; Linux only).
+    """
     import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -412,13 +481,30 @@ def execute(config: BookConfig, jobs: int, log: Log = print) -> dict[str, float]
         log("all chapters are cached")
         return {}
     jobs = max(1, min(jobs, len(todo)))
-    log(f"executing {len(todo)} chapter(s) with {jobs} worker(s), backend {config.backend}")
+    # Preloading costs a worker what one chapter's imports cost: worth it from two chapters
+    # per worker on, and only in workers with one-thread pools (numpy's BLAS would start
+    # threads on import, and a process with threads is never forked).
+    warm = (
+        warm
+        and sys.platform == "linux"
+        and jobs > 1
+        and any(prepares_first(nb) for nb, _ in todo.values())
+    )
+    kernels = f"warm kernels ({', '.join(PRELOADED_MODULES)} imported)" if warm else "cold kernels"
+    log(
+        f"executing {len(todo)} chapter(s) with {jobs} worker(s), backend {config.backend}, "
+        + kernels
+    )
     times: dict[str, float] = {}
-    initializer = _limit_threads if jobs > 1 else None
     # Fresh interpreters, not forks: the caller may hold threads (a test runner, a pool),
     # and a fork copies their locks in whatever state they are in.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=initializer) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_prepare_worker,
+        initargs=(jobs > 1, warm),
+    ) as pool:
         futures: dict[Future, Path] = {
             pool.submit(_execute_in_worker, str(path), nbformat.writes(todo[path][0]), config): path
             for path in longest_first(todo, config)
@@ -427,9 +513,9 @@ def execute(config: BookConfig, jobs: int, log: Log = print) -> dict[str, float]
             path = futures[future]
             name = path.relative_to(config.root).as_posix()
             try:
-                nb_json, seconds, error = future.result()
+                nb_json, seconds, error, forked = future.result()
             except Exception as err:  # the worker process itself died (e.g. out of memory)
-                nb_json, seconds, error = None, 0.0, f"worker died: {err!r}"
+                nb_json, seconds, error, forked = None, 0.0, f"worker died: {err!r}", False
             if error:
                 reason = plain_text(error).strip().splitlines()[-1]
                 log(
@@ -447,7 +533,7 @@ def execute(config: BookConfig, jobs: int, log: Log = print) -> dict[str, float]
             )
             times[name] = seconds
             reread_by_sphinx(path, config)
-            log(f"  {name}: {seconds:.1f} s")
+            log(f"  {name}: {seconds:.1f} s" + ("" if forked or not warm else " (cold kernel)"))
             if config.nb_config.output_stderr == "error":
                 for first_line, text in stderr_outputs(nb):
                     log(f"  stderr in {name}, cell {first_line!r}: {text.strip()[:500]}")
@@ -554,6 +640,11 @@ def main(argv: list[str] | None = None) -> int:
         help="chapters executed at once (default: cores, at most 4)",
     )
     parser.add_argument("--no-build", action="store_true", help="only fill the cache")
+    parser.add_argument(
+        "--cold-kernels",
+        action="store_true",
+        help="start every chapter's kernel as a new interpreter (no warm forks)",
+    )
     parser.add_argument("--times", type=Path, help="write executed chapter times as JSON")
     parser.add_argument(
         "--root", type=Path, default=ROOT, help="the book (default: this repository)"
@@ -561,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     config = book_config(args.root.resolve())
-    times = execute(config, args.jobs)
+    times = execute(config, args.jobs, warm=not args.cold_kernels)
     if args.times:
         args.times.parent.mkdir(parents=True, exist_ok=True)
         args.times.write_text(json.dumps(times, indent=2))

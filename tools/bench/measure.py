@@ -11,11 +11,17 @@ from pathlib import Path
 import psutil
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
+def tree_memory(proc: psutil.Process) -> int:
+    """Memory of a process and all its descendants, in bytes: the sum of their proportional
+    set sizes (PSS), so that pages forked processes share count once, not once per
+    process as resident sizes would (the build's chapter kernels are forks of a worker).
+    Resident size where the system reports no PSS."""
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
+            info = p.memory_full_info()
+            total += getattr(info, "pss", info.rss)
+        except psutil.AccessDenied:
             total += p.memory_info().rss
         except psutil.Error:
             pass
@@ -44,7 +50,7 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, interval: float
         ps = psutil.Process(proc.pid)
         while not done.is_set():
             try:
-                peak = max(peak, tree_rss(ps))
+                peak = max(peak, tree_memory(ps))
             except psutil.Error:
                 break
             time.sleep(interval)
