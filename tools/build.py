@@ -391,15 +391,19 @@ def _prepare_worker(limit_threads: bool, warm: bool) -> None:
     if limit_threads:
         for name, value in THREAD_LIMITS.items():
             os.environ.setdefault(name, value)
-    if warm:
-        import importlib
+    if not warm:
+        return
+    import importlib
 
+    try:
         # The environment a chapter's notebook() sets before it imports anything; the
         # module goes again so that kernels import the book's own copy.
         importlib.import_module(f"{SHARED_PACKAGE}.notebook").quiet_environment()
         for name in [m for m in sys.modules if m.split(".")[0] == SHARED_PACKAGE]:
             del sys.modules[name]
         warm_kernels.preload(PRELOADED_MODULES)
+    except Exception as err:  # only a saving: this worker's chapters then start cold
+        print(f"warm kernels off in a build worker: {err!r}", file=sys.stderr, flush=True)
 
 
 def _execute_in_worker(

@@ -9,9 +9,10 @@ chapter's own working folder, environment, `sys.path` and arguments, started by 
 import of those modules has already happened.
 
 Written here because no maintained package does it: jupyter_client's provisioners all
-start a new interpreter (`LocalProvisioner` runs `Popen`), and the forking kernel
-projects (e.g. ipykernel's abandoned "kernel nanny" work) are not released. The fork is
-only taken when it is safe:
+start a new interpreter (`LocalProvisioner` runs `Popen`), and neither nbclient nor
+jupyter-cache can start a kernel from a warm process. This module only replaces that
+`Popen` with a fork; the rest of the provisioner (signals, shutdown, clean-up) is
+jupyter_client's. The fork is only taken when it is safe:
 
 * on Linux, where `fork` of a process that has imported these libraries is well defined
   (macOS frameworks forbid it);
@@ -104,7 +105,7 @@ def preload(modules: Iterable[str]) -> bool:
     kernel_environment()
     names = ("ipykernel.kernelapp", "ipykernel.ipkernel", *modules)
     for name in names:
-        importlib.import_module(name)
+        importlib.import_module(name)  # an ImportError leaves preloaded() empty: cold kernels
     if not can_fork():
         _state["preloaded"] = ()
         return False
@@ -237,8 +238,7 @@ def _run_kernel(cmd: list[str], env: dict[str, str], cwd: str | None) -> int:
     launcher = importlib.util.find_spec(KERNEL_MODULE)
     sys.argv = [launcher.origin if launcher else KERNEL_MODULE, *cmd[3:]]
     sys.path[:] = _state["sys_path"]  # the launcher removes the script folder; IPython adds ""
-    # The driver's event loop (running when it forked) must not be the kernel's.
-    asyncio.set_event_loop(asyncio.new_event_loop())
+    asyncio.set_event_loop(asyncio.new_event_loop())  # not the driver's loop
     from ipykernel.kernelapp import IPKernelApp
 
     try:
