@@ -95,7 +95,8 @@ def drive(mode: str, folder) -> dict:
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return dict(json.loads(lines[-1].removeprefix("RESULT ")), stderr=proc.stderr)
+    result = json.loads(lines[-1].removeprefix("RESULT "))
+    return dict(result, stdout=proc.stdout, stderr=proc.stderr)
 
 
 def facts(run: dict) -> dict:
@@ -126,6 +127,8 @@ def test_a_forked_kernel_is_the_kernel_a_launch_would_start(warm, tmp_path_facto
     assert not differing, differing
     assert forked == launched
     assert launched["parent_is_watched"] and launched["own_session"]
+    # a kernel that knows its parent prints no "connect another client" banner to the log
+    assert "another client" not in warm["stdout"] + cold["stdout"], warm["stdout"][-2000:]
     assert launched["backend"] == "module://matplotlib_inline.backend_inline"
 
 
