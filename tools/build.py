@@ -407,14 +407,15 @@ def _prepare_worker(limit_threads: bool, warm: bool) -> None:
 
 
 def _execute_in_worker(
-    path: str, nb_json: str, config: BookConfig
+    path: str, nb_json: str, config: BookConfig, warm: bool
 ) -> tuple[str, float, str | None, bool]:
-    """Execute one chapter; the last value says whether its kernel was a warm fork."""
+    """Execute one chapter, in a warm kernel if `warm` and this worker has preloaded; the
+    last value says whether its kernel was a warm fork."""
     import nbformat
 
     nb = nbformat.reads(nb_json, as_version=4)
     cwd = execution_folder(Path(path), config)
-    if not (warm_kernels.preloaded() and prepares_first(nb)):
+    if not (warm and warm_kernels.preloaded()):
         outcome = execute_notebook(nb, cwd, config)
         return nbformat.writes(outcome.nb), outcome.seconds, outcome.error, False
     manager = warm_kernels.ForkingKernelManager
@@ -488,12 +489,8 @@ def execute(config: BookConfig, jobs: int, log: Log = print, warm: bool = True) 
     # Preloading costs a worker what one chapter's imports cost: worth it from two chapters
     # per worker on, and only in workers with one-thread pools (numpy's BLAS would start
     # threads on import, and a process with threads is never forked).
-    warm = (
-        warm
-        and sys.platform == "linux"
-        and jobs > 1
-        and any(prepares_first(nb) for nb, _ in todo.values())
-    )
+    eligible = {path: prepares_first(nb) for path, (nb, _) in todo.items()}
+    warm = warm and sys.platform == "linux" and jobs > 1 and any(eligible.values())
     kernels = f"warm kernels ({', '.join(PRELOADED_MODULES)} imported)" if warm else "cold kernels"
     log(
         f"executing {len(todo)} chapter(s) with {jobs} worker(s), backend {config.backend}, "
@@ -510,7 +507,13 @@ def execute(config: BookConfig, jobs: int, log: Log = print, warm: bool = True) 
         initargs=(jobs > 1, warm),
     ) as pool:
         futures: dict[Future, Path] = {
-            pool.submit(_execute_in_worker, str(path), nbformat.writes(todo[path][0]), config): path
+            pool.submit(
+                _execute_in_worker,
+                str(path),
+                nbformat.writes(todo[path][0]),
+                config,
+                warm and eligible[path],
+            ): path
             for path in longest_first(todo, config)
         }
         for future in as_completed(futures):

@@ -130,24 +130,20 @@ def in_fork(work: Callable[[], T]) -> T:
     """
     with tempfile.TemporaryDirectory(prefix="warm-kernel-") as folder:
         result_file = Path(folder) / "result.pickle"
-        pid = os.fork()
-        if pid == 0:  # the child: never return into the caller's stack
-            code = 1
+
+        def send_result() -> int:
             try:
-                try:
-                    outcome: tuple[bool, Any] = (True, work())
-                except BaseException as err:  # handed to the parent, raised there
-                    outcome = (False, err)
-                try:
-                    payload = pickle.dumps(outcome)
-                except Exception:  # an exception that cannot be pickled: send its text
-                    payload = pickle.dumps((False, RuntimeError(traceback.format_exc())))
-                result_file.write_bytes(payload)
-                code = 0
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
+                outcome: tuple[bool, Any] = (True, work())
+            except BaseException as err:  # handed to the parent, raised there
+                outcome = (False, err)
+            try:
+                payload = pickle.dumps(outcome)
+            except Exception:  # an exception that cannot be pickled: send its text
+                payload = pickle.dumps((False, RuntimeError(traceback.format_exc())))
+            result_file.write_bytes(payload)
+            return 0
+
+        pid = _fork(send_result)
         _, status = os.waitpid(pid, 0)
         if not result_file.exists():
             raise RuntimeError(
@@ -157,6 +153,23 @@ def in_fork(work: Callable[[], T]) -> T:
     if not ok:
         raise value
     return value
+
+
+def _fork(child: Callable[[], int]) -> int:
+    """Fork; the child runs `child()` and exits with its code (1 if it raised), never
+    returning into the caller's stack. Returns the child's pid."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = child()
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    return pid
 
 
 def describe(status: int) -> str:
@@ -185,6 +198,7 @@ class ForkedProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
+        # LocalProvisioner waits only once poll() has seen the exit: no timeout needed
         if self.returncode is None:
             _, status = os.waitpid(self.pid, 0)
             self.returncode = os.waitstatus_to_exitcode(status)
@@ -253,18 +267,7 @@ def _run_kernel(cmd: list[str], env: dict[str, str], cwd: str | None) -> int:
 
 def fork_kernel(cmd: list[str], env: dict[str, str], cwd: str | None) -> ForkedProcess:
     env = dict(env, JPY_PARENT_PID=str(os.getpid()))
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            code = _run_kernel(cmd, env, cwd)
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    return ForkedProcess(pid)
+    return ForkedProcess(_fork(lambda: _run_kernel(cmd, env, cwd)))
 
 
 class ForkingProvisioner(LocalProvisioner):

@@ -37,16 +37,14 @@ def run(source, timeout=None):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     if timeout:
         nb.metadata["execution"] = {"timeout": timeout}
-    if not warm_kernels.preloaded():  # as the build decides
-        outcome = build.execute_notebook(nb, folder, config)
-    else:
-        manager = warm_kernels.ForkingKernelManager
-        outcome = warm_kernels.in_fork(
-            lambda: build.execute_notebook(nb, folder, config, kernel_manager_class=manager)
-        )
-    outputs = outcome.nb.cells[0].get("outputs", [])
+    # what a build worker runs for a chapter (it runs in `folder`)
+    nb_json, _, error, forked = build._execute_in_worker(
+        str(folder / "chapter.md"), nbformat.writes(nb), config, warm=True
+    )
+    outputs = nbformat.reads(nb_json, as_version=4).cells[0].get("outputs", [])
     return {
-        "error": outcome.error,
+        "error": error,
+        "forked": forked,
         "text": "".join(o.get("text", "") for o in outputs),
         "images": sum("image/png" in o.get("data", {}) for o in outputs),
     }
@@ -115,6 +113,7 @@ def test_a_forked_kernel_is_the_kernel_a_launch_would_start(warm, tmp_path_facto
     folder = tmp_path_factory.mktemp("cold")
     cold = drive("cold", folder)
     assert warm["preloaded"] and not cold["preloaded"]
+    assert warm["facts"]["forked"] and not cold["facts"]["forked"]
     forked, launched = facts(warm["facts"]), facts(cold["facts"])
     # the only difference: the preloaded module is there before the chapter imports it
     assert forked.pop("preloaded_module_present") and not launched.pop("preloaded_module_present")
@@ -144,5 +143,5 @@ def test_a_kernel_that_dies_or_hangs_is_reported_and_the_next_chapter_still_fork
 
 def test_a_process_with_threads_launches_its_kernels_as_new_interpreters(tmp_path):
     threaded = drive("threads", tmp_path)
-    assert not threaded["preloaded"]
+    assert not threaded["preloaded"] and not threaded["facts"]["forked"]
     assert not facts(threaded["facts"])["preloaded_module_present"]

@@ -9,12 +9,11 @@ builds again with nothing changed (the cached rebuild). For the first backend it
 builds the same tree cold with stock `jupyter-book build` (chapters one after another)
 into `_build/stock/`, and reports the ratio of the two cold builds. Peak memory is the
 largest total memory of a build's whole process tree (proportional set sizes, so that
-pages shared by forked kernels count once). `--serial` adds a cold
-run with one worker. `--rounds N` repeats the two cold builds of the first backend, one
-after the other, N times in all (on a shared machine one build can be 15% slower than the
-next), and the ratio is that of their sums. Results: a table on stdout and
-`_build/bench/build.json`. Per-chapter
-GPU times (`tools/bench/gpu.py`, saved as `_build/bench/gpu.json`) are shown beside them
+pages shared by forked kernels count once). `--serial` adds a cold run with one worker.
+`--rounds N` repeats the two cold builds of the first backend, one after the other, N
+times in all (on a shared machine one build can be 15% slower than the next), and the
+ratio is that of their sums. Results: a table on stdout and `_build/bench/build.json`.
+Per-chapter GPU times (`tools/bench/gpu.py`, saved as `_build/bench/gpu.json`) are shown beside them
 when present.
 """
 
@@ -157,8 +156,8 @@ def main(argv: list[str] | None = None) -> None:
             runs.append(bench_backend(backend, jobs))
     stock = None
     if not args.no_stock:
-        print(f"benchmarking stock jupyter-book build on {args.backends[0]} ...", flush=True)
         first = args.backends[0]
+        print(f"benchmarking stock jupyter-book build on {first} ...", flush=True)
         stock = bench_stock(first)
         mine = next(r for r in runs if r["backend"] == first and r["jobs"] == args.jobs)
         pairs = [{"make_book": mine["cold_seconds"], "stock": stock["cold_seconds"]}]

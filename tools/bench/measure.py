@@ -19,11 +19,12 @@ def tree_memory(proc: psutil.Process) -> int:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            info = p.memory_full_info()
+            try:
+                info = p.memory_full_info()
+            except psutil.AccessDenied:  # another user's process: only its resident size
+                info = p.memory_info()
             total += getattr(info, "pss", info.rss)
-        except psutil.AccessDenied:
-            total += p.memory_info().rss
-        except psutil.Error:
+        except psutil.Error:  # gone meanwhile
             pass
     return total
 
